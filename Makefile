@@ -1,0 +1,45 @@
+# The README's commands. Only Python 3.11 is assumed; everything else is installed into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    := out
+
+.PHONY: demo test lint typecheck pytest install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make demo: solve the demo line, print its KPIs, write the plan and its Gantt chart
+demo: install
+	@mkdir -p $(OUT)
+	$(BIN)/lean-scheduler solve scenarios/demo_line.yaml --time-limit 5 \
+		--out $(OUT)/demo_plan.json --gantt $(OUT)/demo_gantt.html
+	$(BIN)/lean-scheduler check scenarios/demo_line.yaml $(OUT)/demo_plan.json
+
+## make test: lint, type-check and run the test suite
+test: install-dev lint typecheck pytest
+
+lint: install-dev
+	$(BIN)/ruff check scheduler tests benchmarks scenarios
+	$(BIN)/ruff format --check scheduler tests benchmarks scenarios
+
+typecheck: install-dev
+	$(BIN)/mypy scheduler tests benchmarks
+
+pytest: install-dev
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

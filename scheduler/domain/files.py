@@ -1,0 +1,71 @@
+"""Reading scenario and plan files (YAML or JSON) into validated domain objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scheduler.domain.errors import InputError, field_problems
+from scheduler.domain.scenario import Scenario, load_schedule
+from scheduler.domain.schedule import Schedule
+
+_DERIVED = frozenset({"start_time", "end_time"})
+
+
+def read_data(path: Path) -> Any:
+    """Parsed YAML or JSON (by suffix; YAML otherwise, a superset of JSON)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError.single(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise InputError.single(str(path), "is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError.single(str(path), "is not UTF-8 text") from None
+    except OSError as error:
+        raise InputError.single(str(path), f"cannot read: {error.strerror}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        raise InputError.single(
+            str(path), f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InputError.single(str(path), f"invalid YAML{where}: {problem}") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    data = read_data(path)
+    if not isinstance(data, dict):
+        raise InputError.single(str(path), f"a scenario must be a mapping, got {type(data).__name__}")
+    return parse_scenario(data)
+
+
+def parse_scenario(data: Any) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise InputError(field_problems(error)) from None
+
+
+def load_plan(path: Path, scenario: Scenario) -> Schedule:
+    """The ``assignments`` of a plan file, validated against ``scenario``."""
+    data = read_data(path)
+    if not isinstance(data, dict) or "assignments" not in data:
+        raise InputError.single(f"{path}: assignments", "is required (a plan file holds a list of assignments)")
+    rows = data["assignments"]
+    if isinstance(rows, list):  # the wall-clock columns that plan files carry beside the ticks
+        rows = [{k: v for k, v in r.items() if k not in _DERIVED} if isinstance(r, dict) else r for r in rows]
+    try:
+        return load_schedule({"assignments": rows}, scenario)
+    except ValidationError as error:
+        raise InputError(field_problems(error)) from None

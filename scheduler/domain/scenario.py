@@ -1,0 +1,146 @@
+"""A scenario: plant + orders + optional baseline schedule + policy."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, JsonValue, ModelWrapValidatorHandler, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from scheduler.domain.base import DomainModel
+from scheduler.domain.errors import InputError, invalid, show
+from scheduler.domain.orders import Order
+from scheduler.domain.plant import Plant
+from scheduler.domain.policy import Policy
+from scheduler.domain.schedule import Schedule
+from scheduler.domain.timebase import TimeBase, TimeUnit, parse_utc, use_timebase
+
+
+class Scenario(DomainModel):
+    """Everything a planner states about a line. Times are ticks of ``time_unit`` after ``start``."""
+
+    name: str = "scenario"
+    description: str = ""
+    time_unit: TimeUnit = TimeUnit.MINUTE
+    start: datetime | None = Field(default=None, description="ISO-8601 UTC time of tick 0.")
+    plant: Plant
+    orders: Annotated[list[Order], Field(min_length=1)]
+    baseline: Schedule | None = None
+    policy: Policy = Policy()
+    metadata: dict[str, JsonValue] = {}
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        return None if value is None else parse_utc(value)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_timebase(cls, data: Any, handler: ModelWrapValidatorHandler[Scenario]) -> Scenario:
+        """Validate nested times against this scenario's own start and unit."""
+        with use_timebase(_timebase_of(data)):
+            return handler(data)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        stations = {s.id: [m.id for m in s.machines] for s in self.plant.stations}
+        seen_orders: set[str] = set()
+        seen_ops: set[str] = set()
+        for i, order in enumerate(self.orders):
+            if order.id in seen_orders:
+                raise invalid(f"orders[{i}].id", f"duplicate order id {show(order.id)}")
+            seen_orders.add(order.id)
+            for k, op in enumerate(order.operations):
+                where = f"orders[{i}].operations[{k}]"
+                if op.id in seen_ops:
+                    raise invalid(f"{where}.id", f"duplicate operation id {show(op.id)}")
+                seen_ops.add(op.id)
+                if op.station not in stations:
+                    raise invalid(f"{where}.station", f"unknown station {show(op.station)}")
+                for j, option in enumerate(op.machines or []):
+                    if option.machine not in stations[op.station]:
+                        raise invalid(
+                            f"{where}.machines[{j}].machine",
+                            f"machine {show(option.machine)} is not in station {show(op.station)}",
+                        )
+        if self.baseline is not None:
+            self.check_schedule(self.baseline, "baseline.assignments")
+        return self
+
+    def check_schedule(self, schedule: Schedule, path: str = "assignments") -> None:
+        """Raise if ``schedule`` does not assign every operation once to an eligible machine.
+
+        Feasibility (overlaps, precedence, caps) is the checker's business, not this one's.
+        """
+        eligible = self.eligible_machines()
+        job_of = {op.id: order.id for order in self.orders for op in order.operations}
+        covered: set[str] = set()
+        for i, a in enumerate(schedule.assignments):
+            where = f"{path}[{i}]"
+            if a.operation_id not in eligible:
+                raise invalid(f"{where}.operation_id", f"unknown operation {show(a.operation_id)}")
+            if a.operation_id in covered:
+                raise invalid(f"{where}.operation_id", f"operation {show(a.operation_id)} is assigned twice")
+            covered.add(a.operation_id)
+            if a.machine_id not in eligible[a.operation_id]:
+                raise invalid(
+                    f"{where}.machine_id",
+                    f"machine {show(a.machine_id)} is not eligible for operation {show(a.operation_id)}",
+                )
+            if a.job_id is not None and a.job_id != job_of[a.operation_id]:
+                raise invalid(
+                    f"{where}.job_id",
+                    f"operation {show(a.operation_id)} belongs to order "
+                    f"{show(job_of[a.operation_id])}, not {show(a.job_id)}",
+                )
+        missing = [op for op in eligible if op not in covered]
+        if missing:
+            raise invalid(
+                path,
+                f"the schedule does not cover {len(missing)} operation(s), first {show(missing[0])}",
+            )
+
+    @property
+    def timebase(self) -> TimeBase:
+        return TimeBase(self.time_unit, self.start)
+
+    def eligible_machines(self) -> dict[str, dict[str, int]]:
+        """Operation id -> {machine id: duration in ticks}."""
+        station_machines = {s.id: [m.id for m in s.machines] for s in self.plant.stations}
+        return {
+            op.id: dict(op.options(station_machines[op.station], order.quantity))
+            for order in self.orders
+            for op in order.operations
+        }
+
+
+def _timebase_of(data: Any) -> TimeBase:
+    """The time base declared by raw scenario data; lenient, as the fields validate themselves."""
+    if isinstance(data, Scenario):
+        return data.timebase
+    unit, start = TimeUnit.MINUTE, None
+    if isinstance(data, dict):
+        with contextlib.suppress(ValueError):
+            unit = TimeUnit(data.get("time_unit", unit))
+        try:
+            start = parse_utc(data["start"]) if data.get("start") is not None else None
+        except Exception:  # reported by the field's own validation
+            start = None
+    return TimeBase(unit, start)
+
+
+def load_schedule(data: Any, scenario: Scenario) -> Schedule:
+    """Validate a schedule (e.g. a plan file) against a scenario, times in its time base.
+
+    Raises pydantic's ValidationError or :class:`InputError`, both naming the field.
+    """
+    with use_timebase(scenario.timebase):
+        schedule = Schedule.model_validate(data)
+    try:
+        scenario.check_schedule(schedule)
+    except PydanticCustomError as error:
+        context = error.context or {}
+        raise InputError.single(str(context.get("field", "")), str(context.get("message", error))) from None
+    return schedule

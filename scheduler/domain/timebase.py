@@ -1,0 +1,115 @@
+"""Time in scenarios: integer ticks of a declared unit, or ISO-8601 UTC timestamps.
+
+Inside ``scheduler/`` time is always an integer number of ticks from the scenario's
+start. Scenario files may write a time as such an integer, or as an ISO-8601 timestamp
+with a UTC offset, which is converted with the scenario's ``start`` and ``time_unit``
+and must fall on a whole tick. The conversion needs the enclosing scenario's time base
+while nested models are validated; :func:`use_timebase` provides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+
+class TimeUnit(StrEnum):
+    """The length of one tick. ``tick`` has no wall-clock meaning (job-shop instances)."""
+
+    TICK = "tick"
+    SECOND = "second"
+    MINUTE = "minute"
+    HOUR = "hour"
+
+    @property
+    def seconds(self) -> int | None:
+        return {"tick": None, "second": 1, "minute": 60, "hour": 3600}[self.value]
+
+
+@dataclass(frozen=True)
+class TimeBase:
+    unit: TimeUnit
+    start: datetime | None
+
+    def to_ticks(self, moment: datetime) -> int:
+        if self.start is None or self.unit.seconds is None:
+            raise PydanticCustomError(
+                "time",
+                "a timestamp needs the scenario's start and a time_unit other than tick",
+            )
+        seconds = (moment - self.start).total_seconds()
+        ticks, rest = divmod(seconds, self.unit.seconds)
+        if rest:
+            raise PydanticCustomError(
+                "time",
+                "timestamp {value} is not a whole {unit} from the scenario start",
+                {"value": moment.isoformat(), "unit": self.unit.value},
+            )
+        return int(ticks)
+
+    def to_datetime(self, ticks: int) -> datetime | None:
+        if self.start is None or self.unit.seconds is None:
+            return None
+        return self.start + timedelta(seconds=ticks * self.unit.seconds)
+
+
+_current: ContextVar[TimeBase | None] = ContextVar("timebase", default=None)
+
+
+@contextlib.contextmanager
+def use_timebase(base: TimeBase) -> Iterator[None]:
+    """Validate times inside this block against ``base``."""
+    token = _current.set(base)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def parse_utc(value: object) -> datetime:
+    """An aware datetime from an ISO-8601 string or datetime; naive ones are refused."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "time",
+                "{value} is neither an integer tick nor an ISO-8601 timestamp",
+                {"value": repr(value)},
+            ) from None
+    if not isinstance(value, datetime):
+        raise PydanticCustomError("time", "expected an ISO-8601 timestamp, got {value}", {"value": repr(value)})
+    if value.tzinfo is None:
+        raise PydanticCustomError(
+            "time",
+            "timestamp {value} has no UTC offset (write Z or +00:00)",
+            {"value": value.isoformat()},
+        )
+    return value.astimezone(UTC)
+
+
+def _to_ticks(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("time", "expected a time, got {value}", {"value": repr(value)})
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (str, datetime)):
+        base = _current.get() or TimeBase(TimeUnit.TICK, None)
+        return base.to_ticks(parse_utc(value))
+    raise PydanticCustomError(
+        "time", "expected integer ticks or an ISO-8601 timestamp, got {value}", {"value": repr(value)}
+    )
+
+
+Tick = Annotated[int, BeforeValidator(_to_ticks)]
+"""A point in time: integer ticks from the scenario start (ISO-8601 UTC accepted on input)."""

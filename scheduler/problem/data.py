@@ -1,0 +1,98 @@
+"""ProblemData: a scenario compiled to integer ticks and index arrays.
+
+Nothing below this layer sees pydantic or protobuf objects. ``*_id`` fields are external
+string ids, ``*_idx`` (and positions in the tuples) are indices into this object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Integer objective weights (see :class:`scheduler.domain.ObjectiveWeights`)."""
+
+    makespan: int = 1
+    weighted_tardiness: int = 1
+    earliness: int = 0
+    bottleneck_idle: int = 0
+
+
+@dataclass(frozen=True)
+class BufferData:
+    """Kanban buffer between two stations and the (upstream op, downstream op) pairs that
+    pass through it: each such job waits in it during [end(upstream), start(downstream))."""
+
+    buffer_id: str
+    upstream_idx: int
+    downstream_idx: int
+    cap: int
+    pairs: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    time_unit: str
+    horizon: int
+    weights: Weights
+    # stations and machines
+    station_ids: tuple[str, ...]
+    machine_ids: tuple[str, ...]
+    machine_station: tuple[int, ...]
+    unavailability: tuple[tuple[tuple[int, int], ...], ...]
+    """Per machine: sorted, disjoint [start, end) windows in which it cannot work."""
+    # jobs
+    job_ids: tuple[str, ...]
+    job_family: tuple[str, ...]
+    job_release: tuple[int, ...]
+    job_due: tuple[int | None, ...]
+    job_weight: tuple[int, ...]
+    job_ops: tuple[tuple[int, ...], ...]
+    job_sources: tuple[tuple[int, ...], ...]
+    job_sinks: tuple[tuple[int, ...], ...]
+    # operations
+    op_ids: tuple[str, ...]
+    op_job: tuple[int, ...]
+    op_station: tuple[int, ...]
+    op_modes: tuple[tuple[tuple[int, int], ...], ...]
+    """Per operation: (machine_idx, duration) for every eligible machine."""
+    precedences: tuple[tuple[int, int], ...]
+    """(predecessor op, successor op) pairs."""
+    # lean
+    buffers: tuple[BufferData, ...] = ()
+    conwip: int | None = None
+    bottleneck_idx: int | None = None
+    bottleneck_buffer: int = 0
+    op_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    machine_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.op_ids)
+
+    def lag(self, pred: int, succ: int) -> int:
+        """Least time between the end of ``pred`` and the start of ``succ``: the bottleneck
+        time buffer when ``succ`` runs at the bottleneck, else 0."""
+        if self.bottleneck_buffer and self.op_station[succ] == self.bottleneck_idx:
+            return self.bottleneck_buffer
+        return 0
+
+    def duration(self, op: int, machine: int) -> int | None:
+        """Duration of ``op`` on ``machine``, or None when that machine is not eligible."""
+        for m, d in self.op_modes[op]:
+            if m == machine:
+                return d
+        return None
+
+    def bottleneck_machines(self) -> list[int]:
+        return [m for m, s in enumerate(self.machine_station) if s == self.bottleneck_idx]
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """A schedule in index form: per operation, its machine, start and end."""
+
+    machine: tuple[int, ...]
+    start: tuple[int, ...]
+    end: tuple[int, ...]

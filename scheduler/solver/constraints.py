@@ -1,0 +1,72 @@
+"""CP-SAT constraints, one function per family. Each mirrors a rule of ``scheduler.check``."""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from scheduler.problem import ProblemData
+from scheduler.solver.variables import Variables
+
+
+def add_all(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
+    add_machine_capacity(model, problem, v)
+    add_precedences(model, problem, v)
+    add_kanban_caps(model, problem, v)
+    add_conwip(model, problem, v)
+
+
+def add_machine_capacity(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
+    """No overlap per machine; unavailability windows are fixed intervals on the machine.
+
+    Rules: machine_overlap, unavailability (release is in the variables' domains).
+    """
+    on_machine: list[list[cp_model.IntervalVar]] = [[] for _ in problem.machine_ids]
+    for i, modes in enumerate(problem.op_modes):
+        for k, (m, _) in enumerate(modes):
+            on_machine[m].append(v.mode_interval[i][k])
+    for m, intervals in enumerate(on_machine):
+        windows = [model.new_fixed_size_interval_var(a, b - a, f"down_{m}_{a}") for a, b in problem.unavailability[m]]
+        if len(intervals) + len(windows) > 1 and intervals:
+            model.add_no_overlap(intervals + windows)
+
+
+def add_precedences(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
+    """Successor starts after predecessor ends, plus the bottleneck time buffer.
+
+    Rules: precedence, bottleneck_buffer.
+    """
+    for a, b in problem.precedences:
+        model.add(v.start[b] >= v.end[a] + problem.lag(a, b))
+
+
+def add_kanban_caps(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
+    """At most ``cap`` jobs wait between the end of their upstream and the start of their
+    downstream operation. Rule: kanban."""
+    for b in problem.buffers:
+        waiting = []
+        for u, d in b.pairs:
+            size = model.new_int_var(0, problem.horizon, f"wait_{u}_{d}")
+            waiting.append(model.new_interval_var(v.end[u], size, v.start[d], f"buffer_{u}_{d}"))
+        if len(waiting) > b.cap:
+            model.add_cumulative(waiting, [1] * len(waiting), b.cap)
+
+
+def add_conwip(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
+    """At most ``conwip`` jobs between their first start and last end. Rule: conwip.
+
+    The span may start earlier than the first operation: that only costs capacity, so any
+    solution with exact spans stays feasible and no exact minimum is needed.
+    """
+    if problem.conwip is None or problem.conwip >= len(problem.job_ids):
+        return
+    spans = []
+    for j, sources in enumerate(problem.job_sources):
+        if len(sources) == 1:
+            first = v.start[sources[0]]
+        else:
+            first = model.new_int_var(0, problem.horizon, f"job_start_{j}")
+            for i in sources:
+                model.add(first <= v.start[i])
+        size = model.new_int_var(0, problem.horizon, f"job_span_{j}")
+        spans.append(model.new_interval_var(first, size, v.completion[j], f"job_{j}"))
+    model.add_cumulative(spans, [1] * len(spans), problem.conwip)
