@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    _writable(args.out, "--out")
+    _writable(args.gantt, "--gantt")
     scenario = load_scenario(args.scenario)
     settings = scenario.policy.solver
     config = SolverConfig(
@@ -128,6 +131,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _import_jssp(args: argparse.Namespace) -> int:
+    _writable(args.out, "--out")
     scenario = load_instance(args.path, args.name)
     data = scenario.model_dump(mode="json", exclude_defaults=True)
     data["time_unit"] = scenario.time_unit.value  # keep the unit explicit: it is not the default
@@ -171,10 +175,20 @@ def _print_report(report: CheckReport, objective: int | None = None, bound: floa
         print(f"  {name:<{width}}  {value}")
 
 
+def _writable(path: Path | None, flag: str) -> None:
+    """Fail before any work when an output cannot be written (creating its folder)."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError.single(flag, f"cannot write {str(path)!r}: {error.strerror}") from None
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        raise InputError.single(flag, f"cannot write {str(path)!r}: not a writable file path")
+
+
 def _write(path: Path, text: str, flag: str) -> None:
     try:
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True)
         path.write_text(text, encoding="utf-8")
     except OSError as error:
         raise InputError.single(flag, f"cannot write {str(path)!r}: {error.strerror}") from None
