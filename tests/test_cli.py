@@ -308,6 +308,11 @@ BAD_FILES: list[tuple[str, list[str], list[str]]] = [
         ["solve", "{tmp}/ok.json", *FAST, "--out", "/proc/nope/plan.json"],
         ["--out: cannot write '/proc/nope/plan.json'"],
     ),
+    (
+        "output is a folder",
+        ["solve", "{tmp}/ok.json", *FAST, "--gantt", "{tmp}"],
+        ["--gantt: cannot write", "not a writable file path"],
+    ),
 ]
 
 
