@@ -91,7 +91,7 @@ def _panel(problem: ProblemData, heading: str, t: Timetable, end: int, colour: d
             f"<rect class='op' x='{x:.1f}' y='{y_of[m] + 2}' width='{w:.1f}' height='{_ROW - 4}' "
             f"fill='{colour[problem.job_family[j]]}'><title>{escape(tip)}</title></rect>"
         )
-        if w > 7 * len(problem.job_ids[j]):
+        if w > 7 * len(problem.job_ids[j]) + 6:
             parts.append(
                 f"<text x='{x + 2:.1f}' y='{y_of[m] + 15}' fill='#fff' pointer-events='none'>"
                 f"{escape(problem.job_ids[j])}</text>"
