@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from scheduler.problem import ProblemData, Timetable, Weights
+from scheduler.problem.freeze import is_finished
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class CheckReport:
 
 
 RULES = (
+    "frozen",
+    "before_now",
     "eligibility",
     "duration",
     "release",
@@ -72,6 +75,7 @@ def check(problem: ProblemData, timetable: Timetable, weights: Weights | None = 
     if not len(timetable.machine) == len(timetable.start) == len(timetable.end) == problem.num_ops:
         raise ValueError(f"timetable has {len(timetable.start)} rows for {problem.num_ops} operations")
     violations = [
+        *_frozen(problem, timetable),
         *_modes(problem, timetable),
         *_releases(problem, timetable),
         *_precedences(problem, timetable),
@@ -82,9 +86,30 @@ def check(problem: ProblemData, timetable: Timetable, weights: Weights | None = 
     return CheckReport(tuple(violations), kpis(problem, timetable, weights or problem.weights))
 
 
+def _frozen(p: ProblemData, t: Timetable) -> list[Violation]:
+    """Frozen operations stay exactly where the facts put them; the others start at ``now`` or later."""
+    out = []
+    for i in range(p.num_ops):
+        fixed = p.fixed(i)
+        if fixed is not None and (t.machine[i], t.start[i], t.end[i]) != fixed:
+            m, s, e = fixed
+            out.append(
+                Violation(
+                    "frozen", f"frozen {p.op_ids[i]} must stay on {p.machine_ids[m]} at [{s}, {e})", (p.op_ids[i],)
+                )
+            )
+        elif fixed is None and t.start[i] < p.now:
+            out.append(
+                Violation("before_now", f"{p.op_ids[i]} starts at {t.start[i]}, before now ({p.now})", (p.op_ids[i],))
+            )
+    return out
+
+
 def _modes(p: ProblemData, t: Timetable) -> list[Violation]:
     out = []
     for i in range(p.num_ops):
+        if p.fixed(i) is not None:
+            continue  # facts: checked by _frozen
         duration = p.duration(i, t.machine[i])
         if duration is None:
             machine = p.machine_ids[t.machine[i]] if 0 <= t.machine[i] < len(p.machine_ids) else str(t.machine[i])
@@ -108,13 +133,15 @@ def _releases(p: ProblemData, t: Timetable) -> list[Violation]:
             (p.op_ids[i], p.job_ids[p.op_job[i]]),
         )
         for i in range(p.num_ops)
-        if t.start[i] < p.job_release[p.op_job[i]]
+        if t.start[i] < p.job_release[p.op_job[i]] and p.fixed(i) is None
     ]
 
 
 def _precedences(p: ProblemData, t: Timetable) -> list[Violation]:
     out = []
     for a, b in p.precedences:
+        if p.fixed(a) is not None and p.fixed(b) is not None:
+            continue  # what happened, happened
         if t.start[b] < t.end[a]:
             out.append(
                 Violation(
@@ -146,7 +173,7 @@ def _machines(p: ProblemData, t: Timetable) -> list[Violation]:
         ops.sort(key=lambda i: (t.start[i], t.end[i]))
         latest = ops[0]  # the op seen so far that ends last
         for cur in ops[1:]:
-            if t.start[cur] < t.end[latest]:
+            if t.start[cur] < t.end[latest] and (p.fixed(cur) is None or p.fixed(latest) is None):
                 out.append(
                     Violation(
                         "machine_overlap",
@@ -156,7 +183,7 @@ def _machines(p: ProblemData, t: Timetable) -> list[Violation]:
                 )
             if t.end[cur] > t.end[latest]:
                 latest = cur
-        for i in ops:
+        for i in (i for i in ops if p.fixed(i) is None):
             for a, b in p.unavailability[m]:
                 if t.start[i] < b and a < t.end[i]:
                     out.append(
@@ -189,6 +216,11 @@ def _job_spans(p: ProblemData, t: Timetable) -> list[tuple[int, int]]:
     return [(min(t.start[i] for i in ops), max(t.end[i] for i in ops)) for ops in p.job_ops]
 
 
+def _live_spans(p: ProblemData, t: Timetable) -> list[tuple[int, int]]:
+    """Spans of the jobs not finished by ``now`` (finished ones are history, see problem.freeze)."""
+    return [span for j, span in enumerate(_job_spans(p, t)) if not is_finished(p, j)]
+
+
 def _kanban(p: ProblemData, t: Timetable) -> list[Violation]:
     out = []
     for b in p.buffers:
@@ -208,11 +240,11 @@ def _kanban(p: ProblemData, t: Timetable) -> list[Violation]:
 def _conwip(p: ProblemData, t: Timetable) -> list[Violation]:
     if p.conwip is None:
         return []
-    spans = _job_spans(p, t)
-    peak, at = peak_overlap(spans)
+    peak, at = peak_overlap(_live_spans(p, t))
     if peak <= p.conwip:
         return []
-    jobs = [p.job_ids[j] for j, (s, e) in enumerate(spans) if s <= at < e]
+    spans = _job_spans(p, t)
+    jobs = [p.job_ids[j] for j, (s, e) in enumerate(spans) if s <= at < e and not is_finished(p, j)]
     return [Violation("conwip", f"{peak} jobs in process at {at}, CONWIP cap is {p.conwip}", tuple(jobs))]
 
 
@@ -250,7 +282,7 @@ def kpis(p: ProblemData, t: Timetable, weights: Weights) -> Kpis:
         total_earliness=earliness,
         mean_lead_time=sum(e - p.job_release[j] for j, (_, e) in enumerate(spans)) / max(1, len(spans)),
         peak_wip={b.buffer_id: peak_overlap(_waiting(p, t, b.pairs))[0] for b in p.buffers},
-        peak_conwip=peak_overlap(spans)[0],
+        peak_conwip=peak_overlap(_live_spans(p, t))[0],
         bottleneck_station=p.station_ids[p.bottleneck_idx] if p.bottleneck_idx is not None else None,
         bottleneck_busy=busy,
         bottleneck_idle=idle,

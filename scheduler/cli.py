@@ -17,12 +17,14 @@ from typing import Any, NoReturn
 import yaml
 
 from scheduler.check import CheckReport, check
-from scheduler.domain import InputError, Scenario
-from scheduler.domain.files import load_plan, load_scenario
+from scheduler.domain import REPAIR_PRESETS, InputError, Scenario
+from scheduler.domain.files import load_events, load_plan, load_scenario
+from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
 from scheduler.jssp import load_instance
 from scheduler.planfile import plan_document
-from scheduler.problem import compile_problem, timetable_from_schedule
+from scheduler.problem import ProblemData, Timetable, compile_problem, timetable_from_schedule
+from scheduler.repair import Receipt
 from scheduler.solver import SolverConfig, solve
 
 
@@ -44,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deterministic", action="store_true", help="time limit in CP-SAT deterministic time")
     p.add_argument("--out", type=Path, metavar="PLAN.json", help="write the plan as JSON")
     p.add_argument("--gantt", type=Path, metavar="PLAN.html", help="write a Gantt chart")
+
+    p = commands.add_parser("repair", help="apply a scenario's events to its plan, repairing after each")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--events", type=Path, metavar="FILE", help="events to apply instead of the scenario's script")
+    p.add_argument("--budget-ms", type=_positive(int), metavar="N", help="repair budget (default: the policy's)")
+    p.add_argument("--policy", choices=sorted(REPAIR_PRESETS), help="repair preset (default: the scenario's)")
+    p.add_argument("--deterministic", action="store_true", help="reproducible: CP-SAT deterministic time, 1 worker")
+    p.add_argument("--out", type=Path, metavar="RESULT.json", help="write the final plan and the receipts")
+    p.add_argument("--gantt", type=Path, metavar="FILE.html", help="write the plan before and after")
 
     p = commands.add_parser("check", help="check a plan file against a scenario (exit 0 only if valid)")
     p.add_argument("scenario", type=Path)
@@ -110,6 +121,75 @@ def _solve(args: argparse.Namespace) -> int:
     return 0 if report and report.valid else 1
 
 
+def _repair(args: argparse.Namespace) -> int:
+    _writable(args.out, "--out")
+    _writable(args.gantt, "--gantt")
+    scenario = load_scenario(args.scenario)
+    events = load_events(args.events, scenario) if args.events else scenario.events
+    if not events:
+        raise InputError.single("events", "no events to apply (the scenario has none; give --events FILE)")
+    policy = scenario.policy.with_repair_preset(args.policy).repair if args.policy else scenario.policy.repair
+    update: dict[str, Any] = {}
+    if args.budget_ms:
+        update["budget_ms"] = args.budget_ms
+    if args.deterministic:
+        update.update(deterministic=True, workers=1)
+    live = LivePlan.create(scenario, policy=policy.model_copy(update=update))
+    first = compile_problem(scenario)
+    before = live.timetable(first)
+    receipts = [live.apply(event) for event in events]
+    last = receipts[-1]
+    print(f"{scenario.name}: {len(events)} event(s), budget {live.policy.budget_ms} ms")
+    _print_receipts([r.receipt for r in receipts])
+    if args.out:
+        report = check(last.problem, last.timetable)
+        document = {
+            "plan": plan_document(
+                last.problem,
+                last.timetable,
+                report,
+                "repaired",
+                scenario.timebase,
+                {"scenario": scenario.name, "version": last.version},
+            ),
+            "receipts": [r.receipt.as_dict() for r in receipts],
+        }
+        _write(args.out, json.dumps(document, indent=1) + "\n", "--out")
+    if args.gantt:
+        panels = [("plan before the events", _on(last.problem, first, before)), ("repaired plan", last.timetable)]
+        _write(args.gantt, render_gantt(last.problem, panels, f"{scenario.name}: repair"), "--gantt")
+    return 0 if all(r.receipt.valid for r in receipts) else 1
+
+
+def _on(problem: ProblemData, old: ProblemData, plan: Timetable) -> Timetable:
+    """``plan`` (indexed by ``old``) re-indexed for ``problem``; operations it lacks (a rush
+    order) are drawn at their repaired place."""
+    rows = {old.op_ids[i]: (old.machine_ids[plan.machine[i]], plan.start[i], plan.end[i]) for i in range(old.num_ops)}
+    machine, start, end = [], [], []
+    for i, op_id in enumerate(problem.op_ids):
+        m, s, e = rows.get(op_id, (problem.machine_ids[problem.op_modes[i][0][0]], 0, 0))
+        machine.append(problem.machine_index[m])
+        start.append(s)
+        end.append(e)
+    return Timetable(tuple(machine), tuple(start), tuple(end))
+
+
+def _print_receipts(receipts: list[Receipt]) -> None:
+    header = ("event", "tier", "solver", "latency ms", "makespan", "moved", "|shift|", "valid")
+    rows = [
+        (r.event_id, r.tier, r.solver_status, f"{r.latency_ms:.0f}/{r.budget_ms}",
+         f"{r.makespan_before} -> {r.makespan_after}", str(r.moved_operations), str(r.total_abs_shift),
+         "yes" if r.valid else "NO")
+        for r in receipts
+    ]  # fmt: skip
+    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
+    for row in [header, *rows]:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    for r in receipts:
+        if r.reason:
+            print(f"  {r.event_id}: {r.reason}")
+
+
 def _check(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     schedule = load_plan(args.plan, scenario)
@@ -148,7 +228,7 @@ def _import_jssp(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"solve": _solve, "check": _check, "schema": _schema, "import-jssp": _import_jssp}
+_COMMANDS = {"solve": _solve, "repair": _repair, "check": _check, "schema": _schema, "import-jssp": _import_jssp}
 
 
 def _print_report(report: CheckReport, objective: int | None = None, bound: float | None = None) -> None:

@@ -3,12 +3,20 @@
 from scheduler.domain.errors import FieldProblem, InputError
 from scheduler.domain.orders import MachineOption, Operation, Order
 from scheduler.domain.plant import Buffer, Machine, Plant, Station, Unavailability
-from scheduler.domain.policy import ObjectiveWeights, Policy, SolverSettings
+from scheduler.domain.policy import (
+    REPAIR_PRESETS,
+    ObjectiveWeights,
+    Policy,
+    RepairPolicy,
+    SolverSettings,
+    StabilityWeights,
+)
 from scheduler.domain.scenario import Scenario, load_schedule
 from scheduler.domain.schedule import Assignment, Schedule
 from scheduler.domain.timebase import TimeBase, TimeUnit
 
 __all__ = [
+    "REPAIR_PRESETS",
     "Assignment",
     "Buffer",
     "FieldProblem",
@@ -20,9 +28,11 @@ __all__ = [
     "Order",
     "Plant",
     "Policy",
+    "RepairPolicy",
     "Scenario",
     "Schedule",
     "SolverSettings",
+    "StabilityWeights",
     "Station",
     "TimeBase",
     "TimeUnit",

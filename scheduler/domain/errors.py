@@ -15,6 +15,9 @@ from pydantic_core import PydanticCustomError
 
 _MAX_VALUE_CHARS = 60
 
+UNION_TAGS: set[str] = set()
+"""Tags of discriminated unions (event types): pydantic puts them in error locations."""
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -91,4 +94,4 @@ def field_problems(error: ValidationError, prefix: str = "") -> list[FieldProble
 def _is_schema_tag(part: str) -> bool:
     # Union branches and validator wrappers show up in locations as tags like
     # "function-after[...]" or "int"; they are not field names.
-    return "[" in part or part in {"int", "str", "float", "bool", "list", "dict", "none"}
+    return "[" in part or part in UNION_TAGS or part in {"int", "str", "float", "bool", "list", "dict", "none"}

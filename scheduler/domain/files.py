@@ -8,10 +8,13 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from scheduler.domain.errors import InputError, field_problems
+from scheduler.domain.events import Event, EventScript
 from scheduler.domain.scenario import Scenario, load_schedule
 from scheduler.domain.schedule import Schedule
+from scheduler.domain.timebase import use_timebase
 
 _DERIVED = frozenset({"start_time", "end_time"})
 
@@ -55,6 +58,25 @@ def parse_scenario(data: Any) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as error:
         raise InputError(field_problems(error)) from None
+
+
+def load_events(path: Path, scenario: Scenario) -> list[Event]:
+    """An event file: ``{events: [...]}`` or a bare list, validated against ``scenario``."""
+    data = read_data(path)
+    if isinstance(data, list):
+        data = {"events": data}
+    if not isinstance(data, dict):
+        raise InputError.single(str(path), f"an event file must be a list or a mapping, got {type(data).__name__}")
+    try:
+        with use_timebase(scenario.timebase):
+            script = EventScript.model_validate(data)
+        scenario.check_events(script.events)
+    except ValidationError as error:
+        raise InputError(field_problems(error)) from None
+    except PydanticCustomError as error:
+        context = error.context or {}
+        raise InputError.single(str(context.get("field", "")), str(context.get("message", error))) from None
+    return script.events
 
 
 def load_plan(path: Path, scenario: Scenario) -> Schedule:

@@ -11,6 +11,14 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.domain.base import DomainModel
 from scheduler.domain.errors import InputError, invalid, show
+from scheduler.domain.events import (
+    CycleTimeObserved,
+    Event,
+    OperationCompleted,
+    OperationStarted,
+    OrderAdded,
+    OrderCancelled,
+)
 from scheduler.domain.orders import Order
 from scheduler.domain.plant import Plant
 from scheduler.domain.policy import Policy
@@ -29,6 +37,7 @@ class Scenario(DomainModel):
     orders: Annotated[list[Order], Field(min_length=1)]
     baseline: Schedule | None = None
     policy: Policy = Policy()
+    events: list[Event] = Field(default=[], description="The event script for `lean-scheduler repair`.")
     metadata: dict[str, JsonValue] = {}
 
     @field_validator("start", mode="before")
@@ -45,29 +54,63 @@ class Scenario(DomainModel):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        stations = {s.id: [m.id for m in s.machines] for s in self.plant.stations}
         seen_orders: set[str] = set()
         seen_ops: set[str] = set()
         for i, order in enumerate(self.orders):
-            if order.id in seen_orders:
-                raise invalid(f"orders[{i}].id", f"duplicate order id {show(order.id)}")
-            seen_orders.add(order.id)
-            for k, op in enumerate(order.operations):
-                where = f"orders[{i}].operations[{k}]"
-                if op.id in seen_ops:
-                    raise invalid(f"{where}.id", f"duplicate operation id {show(op.id)}")
-                seen_ops.add(op.id)
-                if op.station not in stations:
-                    raise invalid(f"{where}.station", f"unknown station {show(op.station)}")
-                for j, option in enumerate(op.machines or []):
-                    if option.machine not in stations[op.station]:
-                        raise invalid(
-                            f"{where}.machines[{j}].machine",
-                            f"machine {show(option.machine)} is not in station {show(op.station)}",
-                        )
+            self._check_order(order, f"orders[{i}]", seen_orders, seen_ops)
         if self.baseline is not None:
             self.check_schedule(self.baseline, "baseline.assignments")
+        self.check_events(self.events, "events")
         return self
+
+    def _check_order(self, order: Order, where: str, seen_orders: set[str], seen_ops: set[str]) -> None:
+        """Unique ids, known stations, machines of the operation's station; adds the ids seen."""
+        stations = {s.id: [m.id for m in s.machines] for s in self.plant.stations}
+        if order.id in seen_orders:
+            raise invalid(f"{where}.id", f"duplicate order id {show(order.id)}")
+        seen_orders.add(order.id)
+        for k, op in enumerate(order.operations):
+            at = f"{where}.operations[{k}]"
+            if op.id in seen_ops:
+                raise invalid(f"{at}.id", f"duplicate operation id {show(op.id)}")
+            seen_ops.add(op.id)
+            if op.station not in stations:
+                raise invalid(f"{at}.station", f"unknown station {show(op.station)}")
+            for j, option in enumerate(op.machines or []):
+                if option.machine not in stations[op.station]:
+                    raise invalid(
+                        f"{at}.machines[{j}].machine",
+                        f"machine {show(option.machine)} is not in station {show(op.station)}",
+                    )
+
+    def check_events(self, events: list[Event], path: str = "events") -> None:
+        """Raise if an event names an unknown machine, station, order or operation (orders
+        added by earlier events of the list count as known)."""
+        orders = {o.id for o in self.orders}
+        ops = {op.id for o in self.orders for op in o.operations}
+        for i, event in enumerate(events):
+            self.check_event(event, f"{path}[{i}]", orders, ops)
+
+    def check_event(
+        self, event: Event, where: str = "event", orders: set[str] | None = None, ops: set[str] | None = None
+    ) -> None:
+        """Raise if ``event`` names something unknown; ``orders``/``ops`` are the ids known
+        so far (default: the scenario's) and take an added order's ids."""
+        orders = {o.id for o in self.orders} if orders is None else orders
+        ops = {op.id for o in self.orders for op in o.operations} if ops is None else ops
+        machines = set(self.plant.station_of_machine())
+        stations = {s.id for s in self.plant.stations}
+        machine = getattr(event, "machine", None)
+        if machine is not None and machine not in machines:
+            raise invalid(f"{where}.machine", f"unknown machine {show(machine)}")
+        if isinstance(event, CycleTimeObserved) and event.station is not None and event.station not in stations:
+            raise invalid(f"{where}.station", f"unknown station {show(event.station)}")
+        if isinstance(event, OperationStarted | OperationCompleted) and event.operation not in ops:
+            raise invalid(f"{where}.operation", f"unknown operation {show(event.operation)}")
+        if isinstance(event, OrderCancelled) and event.order_id not in orders:
+            raise invalid(f"{where}.order_id", f"unknown order {show(event.order_id)}")
+        if isinstance(event, OrderAdded):
+            self._check_order(event.order, f"{where}.order", orders, ops)
 
     def check_schedule(self, schedule: Schedule, path: str = "assignments") -> None:
         """Raise if ``schedule`` does not assign every operation once to an eligible machine.

@@ -69,7 +69,7 @@ def compile_problem(scenario: Scenario) -> ProblemData:
         else _most_loaded(len(station_ids), machine_station, op_station, op_modes)
     )
     releases = tuple(o.release for o in scenario.orders)
-    merged = tuple(_merge(w) for w in windows)
+    merged = tuple(merge_windows(w) for w in windows)
     # Room for a serial schedule after every release and window, and for finishing exactly
     # at the latest due date (earliness can make that the optimum).
     horizon = (
@@ -121,7 +121,7 @@ def _most_loaded(
     return max(range(num_stations), key=lambda s: load[s] / machines[s])
 
 
-def _merge(windows: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def merge_windows(windows: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(windows):
         if merged and start <= merged[-1][1]:

@@ -64,12 +64,21 @@ class ProblemData:
     conwip: int | None = None
     bottleneck_idx: int | None = None
     bottleneck_buffer: int = 0
+    # repair: the time of the repair and what can no longer change
+    now: int = 0
+    """No operation that is not fixed may start before ``now``."""
+    op_fixed: tuple[tuple[int, int, int] | None, ...] = ()
+    """Per operation (or empty): (machine_idx, start, end) of a frozen operation (done,
+    running, or interrupted and holding its machine), else None."""
     op_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     machine_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def num_ops(self) -> int:
         return len(self.op_ids)
+
+    def fixed(self, op: int) -> tuple[int, int, int] | None:
+        return self.op_fixed[op] if self.op_fixed else None
 
     def lag(self, pred: int, succ: int) -> int:
         """Least time between the end of ``pred`` and the start of ``succ``: the bottleneck

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ortools.sat.python import cp_model
 
-from scheduler.problem import ProblemData
-from scheduler.solver.variables import Variables
+from scheduler.problem import ProblemData, Timetable
+from scheduler.problem.compile import merge_windows
+from scheduler.problem.freeze import is_finished
+from scheduler.solver.variables import Variables, earliest_start
 
 
 def add_all(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
@@ -21,12 +25,21 @@ def add_machine_capacity(model: cp_model.CpModel, problem: ProblemData, v: Varia
     Rules: machine_overlap, unavailability (release is in the variables' domains).
     """
     on_machine: list[list[cp_model.IntervalVar]] = [[] for _ in problem.machine_ids]
+    blocked: list[list[tuple[int, int]]] = [list(w) for w in problem.unavailability]
     for i, modes in enumerate(problem.op_modes):
+        fixed = problem.fixed(i)
+        if fixed is not None:
+            # Frozen work may overlap other facts (an interrupted operation holds its machine
+            # through the downtime): merge it with the windows into one blocked set.
+            blocked[fixed[0]].append((fixed[1], fixed[2]))
+            continue
         for k, (m, _) in enumerate(modes):
             on_machine[m].append(v.mode_interval[i][k])
     for m, intervals in enumerate(on_machine):
-        windows = [model.new_fixed_size_interval_var(a, b - a, f"down_{m}_{a}") for a, b in problem.unavailability[m]]
-        if len(intervals) + len(windows) > 1 and intervals:
+        windows = [
+            model.new_fixed_size_interval_var(a, b - a, f"blocked_{m}_{a}") for a, b in merge_windows(blocked[m])
+        ]
+        if intervals and len(intervals) + len(windows) > 1:
             model.add_no_overlap(intervals + windows)
 
 
@@ -36,6 +49,8 @@ def add_precedences(model: cp_model.CpModel, problem: ProblemData, v: Variables)
     Rules: precedence, bottleneck_buffer.
     """
     for a, b in problem.precedences:
+        if problem.fixed(a) is not None and problem.fixed(b) is not None:
+            continue  # both are facts
         model.add(v.start[b] >= v.end[a] + problem.lag(a, b))
 
 
@@ -45,7 +60,7 @@ def add_kanban_caps(model: cp_model.CpModel, problem: ProblemData, v: Variables)
     for b in problem.buffers:
         waiting = []
         for u, d in b.pairs:
-            size = model.new_int_var(0, problem.horizon, f"wait_{u}_{d}")
+            size = v.derive(model.new_int_var(0, problem.horizon, f"wait_{u}_{d}"), _gap_between(u, d))
             waiting.append(model.new_interval_var(v.end[u], size, v.start[d], f"buffer_{u}_{d}"))
         if len(waiting) > b.cap:
             model.add_cumulative(waiting, [1] * len(waiting), b.cap)
@@ -61,12 +76,28 @@ def add_conwip(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> N
         return
     spans = []
     for j, sources in enumerate(problem.job_sources):
+        if is_finished(problem, j):
+            continue
         if len(sources) == 1:
             first = v.start[sources[0]]
         else:
-            first = model.new_int_var(0, problem.horizon, f"job_start_{j}")
+            first = v.derive(
+                model.new_int_var(0, problem.horizon, f"job_start_{j}"),
+                earliest_start(sources),
+            )
             for i in sources:
                 model.add(first <= v.start[i])
-        size = model.new_int_var(0, problem.horizon, f"job_span_{j}")
+        size = v.derive(
+            model.new_int_var(0, problem.horizon, f"job_span_{j}"),
+            _span(problem.job_sources[j], problem.job_sinks[j]),
+        )
         spans.append(model.new_interval_var(first, size, v.completion[j], f"job_{j}"))
     model.add_cumulative(spans, [1] * len(spans), problem.conwip)
+
+
+def _gap_between(first: int, then: int) -> Callable[[Timetable], int]:
+    return lambda t: t.start[then] - t.end[first]
+
+
+def _span(sources: tuple[int, ...], sinks: tuple[int, ...]) -> Callable[[Timetable], int]:
+    return lambda t: max(t.end[i] for i in sinks) - min(t.start[i] for i in sources)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,6 +13,7 @@ from ortools.sat.python import cp_model
 from scheduler.problem import ProblemData, Timetable, Weights
 from scheduler.solver.constraints import add_all
 from scheduler.solver.objective import set_objective
+from scheduler.solver.stability import Stability
 from scheduler.solver.variables import Variables, create_variables
 
 
@@ -55,26 +58,60 @@ _STATUS = {
 }
 
 
+class StopToken:
+    """Stops a running solve from another thread (a watchdog, a cancelled call)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solver: cp_model.CpSolver | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._solver is not None:
+                self._solver.stop_search()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def _attach(self, solver: cp_model.CpSolver) -> bool:
+        """Register the solver; False when a stop came first."""
+        with self._lock:
+            self._solver = solver
+            return not self._stopped
+
+
 def solve(
     problem: ProblemData,
     config: SolverConfig,
     weights: Weights | None = None,
     hint: Timetable | None = None,
+    stability: Stability | None = None,
+    pinned: Mapping[int, tuple[int, int, int]] | None = None,
+    makespan_cap: int | None = None,
+    stop: StopToken | None = None,
 ) -> SolveResult:
     """Optimise ``problem`` under ``weights`` (default: the problem's own).
 
-    Outcomes are statuses; an invalid model is a bug in this package and raises.
+    For repair: ``stability`` adds change terms against the old plan, ``pinned`` keeps
+    operations outside the neighbourhood in place, ``makespan_cap`` bounds the makespan,
+    and ``stop`` can end the search early. Outcomes are statuses; an invalid model is a
+    bug in this package and raises.
     """
     began = time.perf_counter()
     model = cp_model.CpModel()
-    variables = create_variables(model, problem)
+    variables = create_variables(model, problem, pinned)
     add_all(model, problem, variables)
-    objective = set_objective(model, problem, variables, weights or problem.weights)
+    objective = set_objective(model, problem, variables, weights or problem.weights, stability, makespan_cap)
     if hint is not None:
-        add_hint(model, problem, variables, hint)
+        add_hint(model, problem, variables, hint, pinned or {})
     built = time.perf_counter()
 
     solver = cp_model.CpSolver()
+    if stop is not None and not stop._attach(solver):
+        return SolveResult(SolveStatus.NO_SOLUTION, None, None, None, time.perf_counter() - began, built - began)
     params = solver.parameters
     params.num_workers = config.workers
     params.random_seed = config.seed
@@ -100,14 +137,20 @@ def solve(
     )
 
 
-def add_hint(model: cp_model.CpModel, problem: ProblemData, v: Variables, hint: Timetable) -> None:
-    """Hint every operation's start, end and machine."""
+def add_hint(
+    model: cp_model.CpModel, problem: ProblemData, v: Variables, hint: Timetable, pinned: Mapping[int, object]
+) -> None:
+    """Hint every free operation's start, end and machine (fixed and pinned ones are constants)."""
     for i, modes in enumerate(problem.op_modes):
+        if problem.fixed(i) is not None or i in pinned:
+            continue
         model.add_hint(v.start[i], hint.start[i])
         model.add_hint(v.end[i], hint.end[i])
         if len(modes) > 1:
             for (m, _), lit in zip(modes, v.mode_present[i], strict=True):
                 model.add_hint(lit, int(m == hint.machine[i]))  # type: ignore[arg-type]
+    for var, value in v.derived:
+        model.add_hint(var, value(hint))
 
 
 def extract(problem: ProblemData, solver: cp_model.CpSolver, v: Variables) -> Timetable:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from scheduler.problem import ProblemData
+from scheduler.problem import ProblemData, Timetable
 
 
 @dataclass
@@ -18,26 +19,47 @@ class Variables:
     mode_interval: list[list[cp_model.IntervalVar]]
     completion: list[cp_model.IntVar]
     """Per job: end of its last operation (exact)."""
+    derived: list[tuple[cp_model.IntVar, Callable[[Timetable], int]]] = field(default_factory=list)
+    """Auxiliary variables and how to compute their value from a timetable, so that a hint
+    can be complete (CP-SAT may otherwise fail to complete it in time)."""
+
+    def derive(self, var: cp_model.IntVar, value: Callable[[Timetable], int]) -> cp_model.IntVar:
+        self.derived.append((var, value))
+        return var
 
 
-def create_variables(model: cp_model.CpModel, problem: ProblemData) -> Variables:
-    """Operations with their alternative machines; a single eligible machine needs no literal."""
+def create_variables(
+    model: cp_model.CpModel, problem: ProblemData, pinned: Mapping[int, tuple[int, int, int]] | None = None
+) -> Variables:
+    """Operations with their alternative machines; a single eligible machine needs no literal.
+
+    Frozen operations (facts) and ``pinned`` ones (kept in place by a local repair:
+    op -> (machine, start, end)) get constant positions.
+    """
+    pinned = pinned or {}
     horizon = problem.horizon
     start, end, intervals = [], [], []
     present: list[list[cp_model.IntVar | int]] = []
     for i, modes in enumerate(problem.op_modes):
-        release = problem.job_release[problem.op_job[i]]
+        fixed = problem.fixed(i) or pinned.get(i)
+        earliest = max(problem.job_release[problem.op_job[i]], problem.now)
         shortest, longest = min(d for _, d in modes), max(d for _, d in modes)
-        s = model.new_int_var(release, horizon - shortest, f"start_{i}")
-        e = model.new_int_var(release + shortest, horizon, f"end_{i}")
+        if fixed is not None:
+            s = model.new_constant(fixed[1])
+            e = model.new_constant(fixed[2])
+        else:
+            s = model.new_int_var(earliest, horizon - shortest, f"start_{i}")
+            e = model.new_int_var(earliest + shortest, horizon, f"end_{i}")
         if len(modes) == 1:
             present.append([1])
             intervals.append([model.new_interval_var(s, longest, e, f"op_{i}")])
         else:
             literals: list[cp_model.IntVar | int] = []
             mode_intervals = []
-            for k, (_, duration) in enumerate(modes):
+            for k, (machine, duration) in enumerate(modes):
                 lit = model.new_bool_var(f"mode_{i}_{k}")
+                if fixed is not None:
+                    model.add(lit == int(machine == fixed[0]))
                 mode_intervals.append(model.new_optional_fixed_size_interval_var(s, duration, lit, f"op_{i}_{k}"))
                 model.add(e == s + duration).only_enforce_if(lit)
                 literals.append(lit)
@@ -54,4 +76,16 @@ def create_variables(model: cp_model.CpModel, problem: ProblemData) -> Variables
             c = model.new_int_var(0, horizon, f"completion_{j}")
             model.add_max_equality(c, [end[i] for i in sinks])
             completion.append(c)
-    return Variables(start, end, present, intervals, completion)
+    variables = Variables(start, end, present, intervals, completion)
+    for j, sinks in enumerate(problem.job_sinks):
+        if len(sinks) > 1:
+            variables.derive(completion[j], latest_end(sinks))
+    return variables
+
+
+def latest_end(ops: tuple[int, ...] | list[int]) -> Callable[[Timetable], int]:
+    return lambda t: max(t.end[i] for i in ops)
+
+
+def earliest_start(ops: tuple[int, ...] | list[int]) -> Callable[[Timetable], int]:
+    return lambda t: min(t.start[i] for i in ops)

@@ -1,0 +1,143 @@
+"""Shop-floor events: an envelope (``event_id``, ``source``, optional ``sequence``, ``time``)
+and a typed payload, chosen by ``type``. A scenario's event script is a list of these.
+
+``(source, event_id)`` identifies an event: a duplicate has no second effect.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.errors import UNION_TAGS, invalid
+from scheduler.domain.orders import Order
+from scheduler.domain.timebase import Tick
+
+
+class EventBase(DomainModel):
+    event_id: Id
+    source: Id = "mes"
+    sequence: Annotated[int, Field(ge=0)] | None = None
+    time: Tick = Field(description="When it happened; the repair's 'now'.")
+
+
+class DowntimeStarted(EventBase):
+    """A machine stopped. Without ``expected_end`` or ``expected_duration`` the policy's
+    default duration is assumed; a later update or end event corrects it."""
+
+    type: Literal["downtime_started"] = "downtime_started"
+    machine: Id
+    downtime_id: Id
+    expected_end: Tick | None = None
+    expected_duration: PositiveInt | None = None
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> DowntimeStarted:
+        if self.expected_end is not None and self.expected_duration is not None:
+            raise invalid("expected_end", "give expected_end or expected_duration, not both")
+        if self.expected_end is not None and self.expected_end <= self.time:
+            raise invalid("expected_end", f"expected_end {self.expected_end} is not after time {self.time}")
+        return self
+
+
+class DowntimeUpdated(EventBase):
+    type: Literal["downtime_updated"] = "downtime_updated"
+    machine: Id
+    downtime_id: Id
+    expected_end: Tick
+
+
+class DowntimeEnded(EventBase):
+    """The machine is back at ``time``."""
+
+    type: Literal["downtime_ended"] = "downtime_ended"
+    machine: Id
+    downtime_id: Id
+
+
+class CycleTimeObserved(EventBase):
+    """A station (or one of its machines) runs at ``observed`` instead of ``planned`` cycle
+    time, or at ``factor`` times its planned durations."""
+
+    type: Literal["cycle_time_observed"] = "cycle_time_observed"
+    station: Id | None = None
+    machine: Id | None = None
+    observed: PositiveFloat | None = None
+    planned: PositiveFloat | None = None
+    factor: Annotated[float, Field(gt=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _what_and_how_much(self) -> CycleTimeObserved:
+        if (self.station is None) == (self.machine is None):
+            raise invalid("station", "give exactly one of station or machine")
+        if self.factor is None and (self.observed is None or self.planned is None):
+            raise invalid("factor", "give a factor, or observed and planned cycle times")
+        if self.factor is not None and self.observed is not None:
+            raise invalid("factor", "give a factor or observed/planned, not both")
+        return self
+
+    @property
+    def ratio(self) -> float:
+        if self.factor is not None:
+            return self.factor
+        assert self.observed is not None and self.planned is not None
+        return self.observed / self.planned
+
+
+class OperationStarted(EventBase):
+    type: Literal["operation_started"] = "operation_started"
+    operation: Id
+    machine: Id | None = Field(default=None, description="Where it started; default: where it was planned.")
+
+
+class OperationCompleted(EventBase):
+    type: Literal["operation_completed"] = "operation_completed"
+    operation: Id
+
+
+class OrderAdded(EventBase):
+    """A new (rush) order."""
+
+    type: Literal["order_added"] = "order_added"
+    order: Order
+
+
+class OrderCancelled(EventBase):
+    """Operations of the order not yet started are dropped; what has started stays."""
+
+    type: Literal["order_cancelled"] = "order_cancelled"
+    order_id: Id
+
+
+Event = Annotated[
+    DowntimeStarted
+    | DowntimeUpdated
+    | DowntimeEnded
+    | CycleTimeObserved
+    | OperationStarted
+    | OperationCompleted
+    | OrderAdded
+    | OrderCancelled,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES = (
+    "downtime_started",
+    "downtime_updated",
+    "downtime_ended",
+    "cycle_time_observed",
+    "operation_started",
+    "operation_completed",
+    "order_added",
+    "order_cancelled",
+)
+UNION_TAGS.update(EVENT_TYPES)
+
+
+class EventScript(DomainModel):
+    """A file of events (``lean-scheduler repair --events``)."""
+
+    events: list[Event]

@@ -1,0 +1,325 @@
+"""A live plan: it holds a schedule, takes shop-floor events, and answers each with a
+repaired plan and a receipt.
+
+At each event the engine moves "now" to the event's time (never backwards) and freezes what
+the plan says has started by then; reported facts (an operation started or completed at
+another time, a downtime, a slower station) override the plan. It then repairs the rest
+with :func:`scheduler.repair.repair`. A duplicate event (same source and event_id) returns
+the first answer again and changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+from scheduler.check import Kpis, check
+from scheduler.domain import InputError, Order, RepairPolicy, Scenario, Schedule
+from scheduler.domain.events import (
+    CycleTimeObserved,
+    DowntimeEnded,
+    DowntimeStarted,
+    DowntimeUpdated,
+    Event,
+    OperationCompleted,
+    OperationStarted,
+    OrderAdded,
+    OrderCancelled,
+)
+from scheduler.problem import ProblemData, Timetable, compile_problem, schedule_from_timetable
+from scheduler.problem.freeze import Situation, freeze
+from scheduler.repair import Receipt, RepairConfig, change, repair
+from scheduler.repair.receipt import make_receipt
+from scheduler.solver import SolverConfig, solve
+
+Position = tuple[str, int, int]
+"""(machine id, start, end)"""
+
+
+@dataclass
+class _Downtime:
+    machine: str
+    start: int
+    end: int
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    version: int
+    schedule: Schedule
+    receipt: Receipt
+    problem: ProblemData
+    """The problem the plan was checked against (frozen at the event's time)."""
+    timetable: Timetable
+
+
+def repair_config(policy: RepairPolicy, seed: int = 0) -> RepairConfig:
+    s = policy.stability
+    return RepairConfig(
+        budget_ms=policy.budget_ms,
+        margin_ms=policy.margin_ms,
+        moved=s.moved_operations,
+        shift=s.total_abs_shift,
+        reassigned=s.machine_reassignments,
+        efficiency_scale=s.efficiency_scale,
+        neighbourhood=policy.neighbourhood,
+        workers=policy.workers,
+        seed=seed,
+        deterministic=policy.deterministic,
+    )
+
+
+@dataclass
+class LivePlan:
+    scenario: Scenario
+    plan: dict[str, Position]
+    policy: RepairPolicy
+    seed: int = 0
+    now: int = 0
+    version: int = 1
+    facts: dict[str, Position] = field(default_factory=dict)
+    interrupted: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Operation id -> (downtime id, work left when it resumes)."""
+    downtimes: dict[str, _Downtime] = field(default_factory=dict)
+    factors: dict[str, float] = field(default_factory=dict)
+    machine_factors: dict[str, float] = field(default_factory=dict)
+    answered: dict[tuple[str, str], RepairResult] = field(default_factory=dict)
+    kpis: Kpis | None = None
+
+    def __post_init__(self) -> None:
+        self._problem = compile_problem(self.scenario)
+        report = check(self._problem, self.timetable(self._problem))
+        if not report.valid:
+            raise InputError.single("plan", f"the plan to repair is not valid: {report.violations[0].message}")
+        self.kpis = report.kpis
+
+    @classmethod
+    def create(
+        cls, scenario: Scenario, schedule: Schedule | None = None, policy: RepairPolicy | None = None
+    ) -> LivePlan:
+        """A live plan from the scenario's baseline, ``schedule``, or else a fresh solve."""
+        schedule = schedule or scenario.baseline
+        if schedule is None:
+            settings = scenario.policy.solver
+            problem = compile_problem(scenario)
+            config = SolverConfig(settings.time_limit_s, settings.workers, settings.seed, settings.deterministic)
+            result = solve(problem, config)
+            if result.timetable is None:
+                raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
+            schedule = schedule_from_timetable(problem, result.timetable)
+        plan = {a.operation_id: (a.machine_id, a.start, a.end) for a in schedule.assignments}
+        return cls(scenario, plan, policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
+
+    def timetable(self, problem: ProblemData) -> Timetable:
+        rows = [self.plan[op_id] for op_id in problem.op_ids]
+        return Timetable(
+            tuple(problem.machine_index[m] for m, _, _ in rows),
+            tuple(s for _, s, _ in rows),
+            tuple(e for _, _, e in rows),
+        )
+
+    def schedule(self) -> Schedule:
+        return schedule_from_timetable(self._problem, self.timetable(self._problem))
+
+    # ------------------------------------------------------------------ events
+
+    def apply(self, event: Event, began: float | None = None) -> RepairResult:
+        """Apply one event and repair. Invalid events raise InputError and change nothing."""
+        began = time.perf_counter() if began is None else began
+        key = (event.source, event.event_id)
+        if key in self.answered:
+            return self.answered[key]
+        self._validate(event)
+        self.now = max(self.now, event.time)
+        self._freeze_started()
+        seeds, unchanged = self._absorb(event)
+        situation = Situation(
+            now=self.now,
+            fixed=dict(self.facts),
+            downtime=tuple((d.machine, d.start, d.end) for d in self.downtimes.values()),
+            factors=dict(self.factors),
+            machine_factors=dict(self.machine_factors),
+        )
+        problem = freeze(self._problem, situation)
+        reference = [
+            (problem.machine_index[p[0]], p[1]) if (p := self.plan.get(op_id)) is not None else None
+            for op_id in problem.op_ids
+        ]
+        assert self.kpis is not None
+        if unchanged:
+            plan = self.timetable(problem)
+            report = check(problem, plan)
+            latency = (time.perf_counter() - began) * 1000
+            receipt = make_receipt(event.event_id, "none", "not_run", unchanged, latency, self.policy.budget_ms,
+                                   self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
+            result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
+        else:
+            seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
+            outcome = repair(problem, reference, self.kpis, repair_config(self.policy, self.seed),
+                             event.event_id, seed_idx, began)  # fmt: skip
+            self.plan = {
+                problem.op_ids[i]: (
+                    problem.machine_ids[outcome.plan.machine[i]],
+                    outcome.plan.start[i],
+                    outcome.plan.end[i],
+                )
+                for i in range(problem.num_ops)
+            }
+            self.kpis = outcome.report.kpis
+            self.version += 1
+            result = RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
+                                  problem, outcome.plan)  # fmt: skip
+        self.answered[key] = result
+        return result
+
+    def _validate(self, event: Event) -> None:
+        try:
+            self.scenario.check_event(event)
+        except PydanticCustomError as error:
+            context = error.context or {}
+            raise InputError.single(str(context.get("field", "event")), str(context.get("message", error))) from None
+        if isinstance(event, DowntimeStarted) and event.downtime_id in self.downtimes:
+            raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already started")
+        if isinstance(event, DowntimeUpdated | DowntimeEnded):
+            known = self.downtimes.get(event.downtime_id)
+            if known is None or known.machine != event.machine:
+                raise InputError.single("event.downtime_id", f"no downtime {event.downtime_id!r} on {event.machine!r}")
+            if known.ended:
+                raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already ended")
+        if isinstance(event, OperationStarted) and event.machine is not None:
+            options = self.scenario.eligible_machines().get(event.operation, {})
+            if event.machine not in options:
+                raise InputError.single("event.machine", f"{event.machine!r} is not eligible for {event.operation!r}")
+
+    def _freeze_started(self) -> None:
+        """What the plan started before now has happened, unless the MES said otherwise."""
+        for op_id, position in self.plan.items():
+            if op_id not in self.facts and position[1] < self.now:
+                self.facts[op_id] = position
+
+    def _absorb(self, event: Event) -> tuple[set[str], str]:
+        """Update the facts for ``event``: (operations it disturbs directly, reason for no repair or "")."""
+        handlers: dict[type, Callable[[Any], tuple[set[str], str]]] = {
+            DowntimeStarted: self._downtime_started,
+            DowntimeUpdated: self._downtime_changed,
+            DowntimeEnded: self._downtime_changed,
+            CycleTimeObserved: self._takt,
+            OperationStarted: self._started,
+            OperationCompleted: self._completed,
+            OrderAdded: self._added,
+            OrderCancelled: self._cancelled,
+        }
+        return handlers[type(event)](event)
+
+    def _downtime_started(self, event: DowntimeStarted) -> tuple[set[str], str]:
+        duration = event.expected_duration or self.policy.default_downtime
+        end = event.expected_end if event.expected_end is not None else self.now + duration
+        self.downtimes[event.downtime_id] = _Downtime(event.machine, self.now, end)
+        for op_id, (machine, start, stop) in list(self.facts.items()):
+            if machine == event.machine and start < self.now < stop and op_id not in self.interrupted:
+                left = stop - self.now if self.policy.interrupted == "resume" else stop - start
+                self.interrupted[op_id] = (event.downtime_id, left)
+        self._move_interrupted(event.downtime_id)
+        return self._on_machine(event.machine) | self._jobs_of(self.interrupted), ""
+
+    def _downtime_changed(self, event: DowntimeUpdated | DowntimeEnded) -> tuple[set[str], str]:
+        downtime = self.downtimes[event.downtime_id]
+        downtime.end = max(self.now, event.expected_end if isinstance(event, DowntimeUpdated) else self.now)
+        downtime.ended = isinstance(event, DowntimeEnded)
+        self._move_interrupted(event.downtime_id)
+        return self._on_machine(event.machine) | self._jobs_of(self.interrupted), ""
+
+    def _started(self, event: OperationStarted) -> tuple[set[str], str]:
+        machine = event.machine or self.plan[event.operation][0]
+        duration = self._duration(event.operation, machine)
+        self.facts[event.operation] = (machine, self.now, self.now + duration)
+        return self._on_machine(machine) | self._jobs_of([event.operation]), ""
+
+    def _completed(self, event: OperationCompleted) -> tuple[set[str], str]:
+        if event.operation in self.facts:
+            machine, start, _ = self.facts[event.operation]
+        else:  # never reported started: it ran for its duration up to now
+            machine = self.plan[event.operation][0]
+            start = self.now - self._duration(event.operation, machine)
+        self.facts[event.operation] = (machine, start, max(self.now, start + 1))
+        self.interrupted.pop(event.operation, None)
+        return self._on_machine(machine) | self._jobs_of([event.operation]), ""
+
+    def _added(self, event: OrderAdded) -> tuple[set[str], str]:
+        self._replace_orders([*self.scenario.orders, event.order])
+        return {op.id for op in event.order.operations}, ""
+
+    def _cancelled(self, event: OrderCancelled) -> tuple[set[str], str]:
+        return self._cancel(event.order_id), ""
+
+    def _takt(self, event: CycleTimeObserved) -> tuple[set[str], str]:
+        ratio = event.ratio
+        within = abs(ratio - 1.0) <= self.policy.takt_tolerance
+        factor = 1.0 if within else ratio
+        table, key = (self.factors, event.station) if event.station else (self.machine_factors, event.machine)
+        assert key is not None
+        previous = table.get(key, 1.0)
+        if factor == previous:
+            tolerance = f"{self.policy.takt_tolerance:.0%}"
+            return set(), (
+                f"cycle time within tolerance: observed/planned = {ratio:.3f}, tolerance {tolerance}"
+                if within
+                else f"cycle time factor {ratio:.3f} already applied"
+            )
+        table[key] = factor
+        station_of = self.scenario.plant.station_of_machine()
+        hit = {m for m, s in station_of.items() if key in (m, s)}
+        for op_id, (machine, start, stop) in list(self.facts.items()):
+            if machine in hit and start < self.now < stop and op_id not in self.interrupted:
+                self.facts[op_id] = (machine, start, self.now + math.ceil((stop - self.now) * factor / previous - 1e-9))
+        return {op_id for op_id, (m, _, _) in self.plan.items() if m in hit}, ""
+
+    def _move_interrupted(self, downtime_id: str) -> None:
+        downtime = self.downtimes[downtime_id]
+        for op_id, (held_by, left) in self.interrupted.items():
+            if held_by == downtime_id:
+                machine, start, _ = self.facts[op_id]
+                self.facts[op_id] = (machine, start, downtime.end + left)
+
+    def _duration(self, op_id: str, machine: str) -> int:
+        base = self.scenario.eligible_machines()[op_id][machine]
+        station = self.scenario.plant.station_of_machine()[machine]
+        factor = self.machine_factors.get(machine, self.factors.get(station, 1.0))
+        return max(1, math.ceil(base * factor - 1e-9))
+
+    def _on_machine(self, machine: str) -> set[str]:
+        return {op_id for op_id, (m, start, _) in self.plan.items() if m == machine and op_id not in self.facts}
+
+    def _jobs_of(self, ops: object) -> set[str]:
+        wanted = set(ops)  # type: ignore[call-overload]
+        return {
+            op.id for o in self.scenario.orders if any(op.id in wanted for op in o.operations) for op in o.operations
+        }
+
+    def _replace_orders(self, orders: list[Order]) -> None:
+        self.scenario = self.scenario.model_copy(update={"orders": orders})
+        self._problem = compile_problem(self.scenario)
+
+    def _cancel(self, order_id: str) -> set[str]:
+        orders, freed_machines = [], set()
+        for order in self.scenario.orders:
+            if order.id != order_id:
+                orders.append(order)
+                continue
+            kept = [op for op in order.operations if op.id in self.facts]
+            freed_machines |= {self.plan[op.id][0] for op in order.operations if op.id not in self.facts}
+            for op in order.operations:
+                if op.id not in self.facts:
+                    self.plan.pop(op.id, None)
+            if kept:
+                ids = {op.id for op in kept}
+                kept = [op.model_copy(update={"after": [a for a in op.after if a in ids]}) for op in kept]
+                orders.append(order.model_copy(update={"operations": kept}))
+        self._replace_orders(orders)
+        return set().union(*(self._on_machine(m) for m in freed_machines)) if freed_machines else set()

@@ -1,0 +1,106 @@
+"""The problem at "now": frozen operations, downtime, changed cycle times.
+
+A repair never moves what has happened. :func:`freeze` turns a :class:`Situation` (the
+facts the shop floor reported, in ids) into ProblemData where frozen operations have one
+fixed mode and position, downtime windows block machines, and operations not yet started
+take the observed cycle times.
+
+Facts cannot be undone, so caps that the facts alone already exceed cannot be kept by any
+plan: a buffer's kanban cap is raised to the number of jobs already committed to it (their
+upstream operation is frozen) when that number is larger, and the CONWIP cap to the number
+of jobs in process. Otherwise a single late completion could make every repair infeasible.
+Waiting that has ended (the downstream operation is frozen) and jobs that have finished are
+history and leave the constraints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from scheduler.problem.compile import merge_windows
+from scheduler.problem.data import BufferData, ProblemData
+
+
+@dataclass(frozen=True)
+class Situation:
+    now: int
+    fixed: Mapping[str, tuple[str, int, int]] = field(default_factory=dict)
+    """Operation id -> (machine id, start, end): done, running, or interrupted."""
+    downtime: tuple[tuple[str, int, int], ...] = ()
+    """(machine id, start, end) windows in which a machine is down."""
+    factors: Mapping[str, float] = field(default_factory=dict)
+    """Station id -> factor on the durations of its operations that are not frozen."""
+    machine_factors: Mapping[str, float] = field(default_factory=dict)
+    """Machine id -> factor, overriding its station's."""
+
+
+def freeze(problem: ProblemData, situation: Situation) -> ProblemData:
+    fixed: list[tuple[int, int, int] | None] = [None] * problem.num_ops
+    for op_id, (machine_id, start, end) in situation.fixed.items():
+        fixed[problem.op_index[op_id]] = (problem.machine_index[machine_id], start, end)
+    station_factor = {problem.station_ids.index(s): f for s, f in situation.factors.items()}
+    machine_factor = {problem.machine_index[m]: f for m, f in situation.machine_factors.items()}
+
+    def factor(machine: int) -> float:
+        return machine_factor.get(machine, station_factor.get(problem.machine_station[machine], 1.0))
+
+    modes = tuple(
+        ((f[0], f[2] - f[1]),)
+        if (f := fixed[i]) is not None
+        else tuple((m, _scaled(d, factor(m))) for m, d in problem.op_modes[i])
+        for i in range(problem.num_ops)
+    )
+    windows = [list(w) for w in problem.unavailability]
+    for machine_id, start, end in situation.downtime:
+        windows[problem.machine_index[machine_id]].append((start, end))
+    unavailability = tuple(merge_windows(w) for w in windows)
+
+    buffers = tuple(_live_buffer(b, fixed) for b in problem.buffers)
+    conwip = problem.conwip
+    if conwip is not None:
+        in_process = sum(
+            1 for ops in problem.job_ops if any(fixed[i] for i in ops) and not _finished(ops, fixed, situation.now)
+        )
+        conwip = max(conwip, in_process)
+
+    free_work = sum(max(d for _, d in modes[i]) for i in range(problem.num_ops) if fixed[i] is None)
+    latest = max(
+        [
+            situation.now,
+            *problem.job_release,
+            *(d for d in problem.job_due if d is not None),
+            *(f[2] for f in fixed if f is not None),
+            *(w[-1][1] for w in unavailability if w),
+        ]
+    )
+    return replace(
+        problem,
+        op_modes=modes,
+        op_fixed=tuple(fixed),
+        unavailability=unavailability,
+        buffers=buffers,
+        conwip=conwip,
+        now=situation.now,
+        horizon=latest + free_work + problem.bottleneck_buffer * problem.num_ops,
+    )
+
+
+def _scaled(duration: int, factor: float) -> int:
+    return duration if factor == 1.0 else max(1, math.ceil(duration * factor - 1e-9))
+
+
+def _finished(ops: tuple[int, ...], fixed: list[tuple[int, int, int] | None], now: int) -> bool:
+    return all((f := fixed[i]) is not None and f[2] <= now for i in ops)
+
+
+def _live_buffer(buffer: BufferData, fixed: list[tuple[int, int, int] | None]) -> BufferData:
+    pairs = tuple((u, d) for u, d in buffer.pairs if fixed[d] is None)
+    committed = sum(1 for u, _ in pairs if fixed[u] is not None)
+    return replace(buffer, pairs=pairs, cap=max(buffer.cap, committed))
+
+
+def is_finished(problem: ProblemData, job: int) -> bool:
+    """Every operation of ``job`` is frozen and over by ``now``: history, outside the caps."""
+    return bool(problem.op_fixed) and _finished(problem.job_ops[job], list(problem.op_fixed), problem.now)

@@ -1,0 +1,121 @@
+"""The repair pipeline: tier 0 always answers validly; CP-SAT only improves on it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scheduler.check import check
+from scheduler.domain import RepairPolicy, Scenario
+from scheduler.domain.events import CycleTimeObserved, DowntimeStarted, OperationCompleted, OperationStarted
+from scheduler.engine import LivePlan, repair_config
+from scheduler.problem import compile_problem, schedule_from_timetable
+from scheduler.problem.freeze import Situation, freeze
+from scheduler.repair import change, repair, right_shift
+from scheduler.repair.gap_repair import gap_repair
+from scheduler.solver import StopToken
+from tests.helpers import job, line, scenario, solve_checked
+from tests.solver.test_properties import PROPERTY, plants
+
+REPRO = RepairPolicy(budget_ms=300, margin_ms=0, workers=1, deterministic=True)
+
+
+def _flow():
+    """Three jobs through A -> B, planned back to back; B goes down at 3 for 5."""
+    sc = scenario(line("A", "B"), [job(f"J{k}", ("A", 2), ("B", 3)) for k in range(3)])
+    problem = compile_problem(sc)
+    result, _ = solve_checked(problem)
+    assert result.timetable is not None
+    reference = [(result.timetable.machine[i], result.timetable.start[i]) for i in range(problem.num_ops)]
+    fixed = {problem.op_ids[i]: (problem.machine_ids[m], s, e) for i, (m, s, e) in
+             enumerate(zip(result.timetable.machine, result.timetable.start, result.timetable.end, strict=True))
+             if s < 3}  # fmt: skip
+    frozen = freeze(problem, Situation(now=3, fixed=fixed, downtime=(("B", 3, 8),)))
+    return problem, frozen, reference, result
+
+
+def test_right_shift_keeps_sequences_and_is_valid():
+    _, frozen, reference, _ = _flow()
+    shifted = right_shift(frozen, reference)
+    assert check(frozen, shifted).valid
+    for m in range(len(frozen.machine_ids)):
+        old = sorted((s, i) for i, (mm, s) in enumerate(reference) if mm == m)
+        new = sorted((shifted.start[i], i) for i in range(frozen.num_ops) if shifted.machine[i] == m)
+        assert [i for _, i in old] == [i for _, i in new]
+    assert all(shifted.start[i] >= reference[i][1] for i in range(frozen.num_ops))
+
+
+def test_gap_repair_is_valid_when_it_answers():
+    _, frozen, reference, _ = _flow()
+    plan = gap_repair(frozen, reference)
+    assert plan is not None and check(frozen, plan).valid
+
+
+def test_cp_sat_stopped_before_it_starts_still_answers_with_tier_0():
+    _, frozen, reference, result = _flow()
+    before = check(compile_problem(scenario(line("A", "B"), [job(f"J{k}", ("A", 2), ("B", 3)) for k in range(3)])),
+                   result.timetable).kpis  # fmt: skip
+    stop = StopToken()
+    stop.stop()
+    outcome = repair(frozen, reference, before, repair_config(REPRO), "e1", range(frozen.num_ops), stop=stop)
+    assert outcome.receipt.tier in ("right_shift", "gap_repair")
+    assert outcome.receipt.solver_status == "no_solution"
+    assert outcome.receipt.reason == "CP-SAT found nothing in time"
+    assert outcome.receipt.valid and check(frozen, outcome.plan).valid
+
+
+def test_no_budget_left_means_tier_0_answers_at_once():
+    _, frozen, reference, _result = _flow()
+    config = repair_config(RepairPolicy(budget_ms=10, margin_ms=40))
+    kpis = check(frozen, right_shift(frozen, reference)).kpis
+    outcome = repair(frozen, reference, kpis, config, "e1", range(frozen.num_ops))
+    assert (outcome.receipt.tier, outcome.receipt.solver_status) in {
+        ("right_shift", "not_run"),
+        ("gap_repair", "not_run"),
+    }
+    assert outcome.receipt.reason == "no budget left for CP-SAT"
+    assert outcome.solves == [] and outcome.receipt.valid
+
+
+def test_cp_sat_improves_on_right_shift_when_it_can():
+    _, frozen, reference, _result = _flow()
+    kpis = check(frozen, right_shift(frozen, reference)).kpis
+    outcome = repair(frozen, reference, kpis, repair_config(REPRO), "e1", range(frozen.num_ops))
+    shifted = check(frozen, right_shift(frozen, reference)).kpis.makespan
+    assert outcome.receipt.valid
+    assert outcome.receipt.makespan_after <= shifted
+    assert outcome.receipt.moved_operations == change(frozen, reference, outcome.plan).moved_operations
+
+
+@st.composite
+def events(draw: st.DrawFn, plan: dict[str, tuple[str, int, int]], machines: list[str], stations: list[str]):
+    horizon = max(e for _, _, e in plan.values())
+    time = draw(st.integers(0, horizon))
+    kind = draw(st.sampled_from(["down", "takt", "started", "completed"]))
+    if kind == "down":
+        return DowntimeStarted(event_id="e", time=time, machine=draw(st.sampled_from(machines)), downtime_id="d",
+                               expected_duration=draw(st.integers(1, 10)))  # fmt: skip
+    if kind == "takt":
+        return CycleTimeObserved(event_id="e", time=time, station=draw(st.sampled_from(stations)),
+                                 factor=draw(st.sampled_from([0.5, 1.02, 1.5, 2.0])))  # fmt: skip
+    op = draw(st.sampled_from(sorted(plan)))
+    if kind == "started":
+        return OperationStarted(event_id="e", time=time, operation=op)
+    return OperationCompleted(event_id="e", time=max(time, plan[op][1] + 1), operation=op)
+
+
+@PROPERTY
+@given(plants(), st.data())
+def test_a_random_event_on_a_random_valid_plan_yields_a_valid_plan(data, draw):
+    sc = Scenario.model_validate(data)
+    problem = compile_problem(sc)
+    result, _ = solve_checked(problem)
+    assert result.timetable is not None
+    schedule = schedule_from_timetable(problem, result.timetable)
+    live = LivePlan.create(sc, schedule, REPRO)
+    machines = [m.id for s in sc.plant.stations for m in s.machines]
+    event = draw.draw(events(live.plan, machines, [s.id for s in sc.plant.stations]))
+    repaired = live.apply(event)
+    report = check(repaired.problem, repaired.timetable)
+    assert report.valid, (event, report.violations)
+    assert repaired.receipt.valid and repaired.receipt.makespan_after == report.kpis.makespan
