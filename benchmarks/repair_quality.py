@@ -32,8 +32,8 @@ from scheduler.check import check
 from scheduler.domain import REPAIR_PRESETS
 from scheduler.domain.files import load_plan, load_scenario
 from scheduler.engine import LivePlan
-from scheduler.problem import Weights, compile_problem, schedule_from_timetable
-from scheduler.repair import change, right_shift
+from scheduler.problem import Weights, compile_problem, reference_of, rows_of, schedule_from_timetable
+from scheduler.repair import change, tier_zero
 from scheduler.solver import SolverConfig, solve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,8 +74,8 @@ def run(name: str, events: int, budget_ms: int, reference_s: float, seed: int, p
                 "valid": receipt.valid and recheck.valid,
             }
         problem = result.problem
-        reference = [(problem.machine_index[a.machine_id], a.start) for a in _by_op(schedule, problem.op_ids)]
-        tier0 = right_shift(problem, reference)
+        reference = reference_of(problem, rows_of(schedule))
+        tier0 = tier_zero(problem, reference)
         rs = check(problem, tier0)
         row["right_shift"] = {
             "makespan": rs.kpis.makespan,
@@ -90,11 +90,6 @@ def run(name: str, events: int, budget_ms: int, reference_s: float, seed: int, p
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return {"instance": name, "operations": len(reference), "budget_ms": budget_ms, "rows": rows}
-
-
-def _by_op(schedule: Any, op_ids: tuple[str, ...]) -> list[Any]:
-    by = {a.operation_id: a for a in schedule.assignments}
-    return [by[o] for o in op_ids]
 
 
 def summary(result: dict[str, Any]) -> str:

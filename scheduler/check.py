@@ -208,6 +208,38 @@ def peak_overlap(intervals: list[tuple[int, int]]) -> tuple[int, int]:
     return peak, at
 
 
+def overfill(intervals: list[tuple[int, int, bool]], cap: int) -> tuple[int, int] | None:
+    """The first (time, jobs in) at which a new job is in while more than ``cap`` are.
+
+    ``intervals`` are [start, end) with a flag: committed by fact. Committed jobs may
+    overfill (a stop downstream keeps them in); a new one may not join then.
+    """
+    events = sorted(
+        [(s, 1, committed) for s, e, committed in intervals if e > s]
+        + [(e, -1, committed) for s, e, committed in intervals if e > s]
+    )
+    total = new = 0
+    for k, (time, delta, committed) in enumerate(events):
+        total += delta
+        new += 0 if committed else delta
+        last_at_time = k + 1 == len(events) or events[k + 1][0] != time
+        if last_at_time and new > 0 and total > cap:
+            return time, total
+    return None
+
+
+def overload(intervals: list[tuple[int, int, int]], capacity: int) -> int | None:
+    """The first time the demands of the [start, end, demand) intervals open together exceed
+    ``capacity``, or None."""
+    events = sorted([(s, d) for s, e, d in intervals if e > s] + [(e, -d) for s, e, d in intervals if e > s])
+    load = 0
+    for k, (time, delta) in enumerate(events):
+        load += delta
+        if load > capacity and (k + 1 == len(events) or events[k + 1][0] != time):
+            return time
+    return None
+
+
 def _waiting(p: ProblemData, t: Timetable, pairs: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
     return [(t.end[u], t.start[d]) for u, d in pairs]
 
@@ -224,13 +256,14 @@ def _live_spans(p: ProblemData, t: Timetable) -> list[tuple[int, int]]:
 def _kanban(p: ProblemData, t: Timetable) -> list[Violation]:
     out = []
     for b in p.buffers:
-        peak, at = peak_overlap(_waiting(p, t, b.pairs))
-        if peak > b.cap:
+        found = overfill([(t.end[u], t.start[d], p.committed((u, d))) for u, d in b.pairs], b.cap)
+        if found is not None:
+            at, count = found
             waiting = [p.job_ids[p.op_job[u]] for u, d in b.pairs if t.end[u] <= at < t.start[d]]
             out.append(
                 Violation(
                     "kanban",
-                    f"{peak} jobs wait in buffer {b.buffer_id} at {at}, kanban cap is {b.cap}",
+                    f"{count} jobs wait in buffer {b.buffer_id} at {at}, kanban cap is {b.cap}",
                     (b.buffer_id, *waiting),
                 )
             )
@@ -240,12 +273,14 @@ def _kanban(p: ProblemData, t: Timetable) -> list[Violation]:
 def _conwip(p: ProblemData, t: Timetable) -> list[Violation]:
     if p.conwip is None:
         return []
-    peak, at = peak_overlap(_live_spans(p, t))
-    if peak <= p.conwip:
-        return []
     spans = _job_spans(p, t)
-    jobs = [p.job_ids[j] for j, (s, e) in enumerate(spans) if s <= at < e and not is_finished(p, j)]
-    return [Violation("conwip", f"{peak} jobs in process at {at}, CONWIP cap is {p.conwip}", tuple(jobs))]
+    live = [j for j in range(len(spans)) if not is_finished(p, j)]
+    found = overfill([(*spans[j], p.job_committed(j)) for j in live], p.conwip)
+    if found is None:
+        return []
+    at, count = found
+    jobs = [p.job_ids[j] for j in live if spans[j][0] <= at < spans[j][1]]
+    return [Violation("conwip", f"{count} jobs in process at {at}, CONWIP cap is {p.conwip}", tuple(jobs))]
 
 
 def kpis(p: ProblemData, t: Timetable, weights: Weights) -> Kpis:

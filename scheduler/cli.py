@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -137,7 +138,14 @@ def _repair(args: argparse.Namespace) -> int:
     live = LivePlan.create(scenario, policy=policy.model_copy(update=update))
     first = compile_problem(scenario)
     before = live.timetable(first)
-    receipts = [live.apply(event) for event in events]
+    receipts = []
+    for k, event in enumerate(events):
+        try:
+            receipts.append(live.apply(event))
+        except InputError as error:  # name the event by its place in the script
+            raise InputError(
+                [replace(p, field=p.field.replace("event", f"events[{k}]", 1)) for p in error.problems]
+            ) from None
     last = receipts[-1]
     print(f"{scenario.name}: {len(events)} event(s), budget {live.policy.budget_ms} ms")
     _print_receipts([r.receipt for r in receipts])

@@ -55,7 +55,7 @@ class RepairPolicy(DomainModel):
     """How the engine repairs a plan when an event arrives."""
 
     budget_ms: Annotated[int, Field(ge=10, le=600_000)] = 500
-    margin_ms: Annotated[int, Field(ge=0, le=10_000)] = 40
+    margin_ms: Annotated[int, Field(ge=0, le=10_000)] = 25
     """Kept back from the budget for building, checking and answering."""
     stability: StabilityWeights = StabilityWeights()
     takt_tolerance: Annotated[float, Field(ge=0, le=10)] = 0.05

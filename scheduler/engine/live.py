@@ -31,7 +31,14 @@ from scheduler.domain.events import (
     OrderAdded,
     OrderCancelled,
 )
-from scheduler.problem import ProblemData, Timetable, compile_problem, schedule_from_timetable
+from scheduler.problem import (
+    ProblemData,
+    Timetable,
+    compile_problem,
+    reference_of,
+    rows_of,
+    schedule_from_timetable,
+)
 from scheduler.problem.freeze import Situation, freeze
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
@@ -113,8 +120,7 @@ class LivePlan:
             if result.timetable is None:
                 raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
             schedule = schedule_from_timetable(problem, result.timetable)
-        plan = {a.operation_id: (a.machine_id, a.start, a.end) for a in schedule.assignments}
-        return cls(scenario, plan, policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
+        return cls(scenario, rows_of(schedule), policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
 
     def timetable(self, problem: ProblemData) -> Timetable:
         rows = [self.plan[op_id] for op_id in problem.op_ids]
@@ -147,10 +153,7 @@ class LivePlan:
             machine_factors=dict(self.machine_factors),
         )
         problem = freeze(self._problem, situation)
-        reference = [
-            (problem.machine_index[p[0]], p[1]) if (p := self.plan.get(op_id)) is not None else None
-            for op_id in problem.op_ids
-        ]
+        reference = reference_of(problem, self.plan)
         assert self.kpis is not None
         if unchanged:
             plan = self.timetable(problem)

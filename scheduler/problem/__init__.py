@@ -3,18 +3,23 @@
 from scheduler.problem.compile import (
     compile_problem,
     compile_weights,
+    reference_of,
+    rows_of,
     schedule_from_timetable,
     timetable_from_schedule,
 )
-from scheduler.problem.data import BufferData, ProblemData, Timetable, Weights
+from scheduler.problem.data import BufferData, ProblemData, Timetable, Weights, cap_demands
 
 __all__ = [
     "BufferData",
     "ProblemData",
     "Timetable",
     "Weights",
+    "cap_demands",
     "compile_problem",
     "compile_weights",
+    "reference_of",
+    "rows_of",
     "schedule_from_timetable",
     "timetable_from_schedule",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from scheduler.domain import Assignment, ObjectiveWeights, Scenario, Schedule
 from scheduler.problem.data import BufferData, ProblemData, Timetable, Weights
 
@@ -155,3 +157,17 @@ def schedule_from_timetable(problem: ProblemData, timetable: Timetable) -> Sched
             for i in range(problem.num_ops)
         ]
     )
+
+
+def reference_of(problem: ProblemData, rows: Mapping[str, tuple[str, int, int]]) -> list[tuple[int, int] | None]:
+    """Per operation of ``problem``: (machine index, start) in a plan given by id as
+    {operation id: (machine id, start, end)}, or None where the plan lacks it."""
+    return [
+        (problem.machine_index[row[0]], row[1]) if (row := rows.get(op_id)) is not None else None
+        for op_id in problem.op_ids
+    ]
+
+
+def rows_of(schedule: Schedule) -> dict[str, tuple[str, int, int]]:
+    """{operation id: (machine id, start, end)} of a schedule."""
+    return {a.operation_id: (a.machine_id, a.start, a.end) for a in schedule.assignments}

@@ -6,6 +6,7 @@ string ids, ``*_idx`` (and positions in the tuples) are indices into this object
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -94,6 +95,15 @@ class ProblemData:
                 return d
         return None
 
+    def committed(self, pair: tuple[int, int]) -> bool:
+        """A (upstream, downstream) pair whose job is in the buffer by fact: its upstream
+        operation is frozen. Committed jobs may overfill a buffer; new ones may not."""
+        return self.fixed(pair[0]) is not None
+
+    def job_committed(self, job: int) -> bool:
+        """A job in the line by fact: one of its operations is frozen."""
+        return bool(self.op_fixed) and any(self.op_fixed[i] is not None for i in self.job_ops[job])
+
     def bottleneck_machines(self) -> list[int]:
         return [m for m, s in enumerate(self.machine_station) if s == self.bottleneck_idx]
 
@@ -105,3 +115,16 @@ class Timetable:
     machine: tuple[int, ...]
     start: tuple[int, ...]
     end: tuple[int, ...]
+
+
+def cap_demands(committed: Sequence[bool], cap: int) -> tuple[list[int], int]:
+    """(demands, capacity) of a cumulative that keeps ``cap`` while any new job is in.
+
+    Committed jobs (facts) may overfill. With C of them: capacity max(cap, C), demand 1
+    for committed and max(1, C - cap + 1) for new jobs, so whenever n >= 1 new and k
+    committed jobs are in, k + n <= cap. Exact when C <= cap, stricter otherwise; the
+    solver and the tier-0 repairs use it, the checker the exact rule (check.overfill).
+    """
+    count = sum(committed)
+    new_demand = max(1, count - cap + 1)
+    return [1 if c else new_demand for c in committed], max(cap, count)

@@ -5,12 +5,12 @@ facts the shop floor reported, in ids) into ProblemData where frozen operations 
 fixed mode and position, downtime windows block machines, and operations not yet started
 take the observed cycle times.
 
-Facts cannot be undone, so caps that the facts alone already exceed cannot be kept by any
-plan: a buffer's kanban cap is raised to the number of jobs already committed to it (their
-upstream operation is frozen) when that number is larger, and the CONWIP cap to the number
-of jobs in process. Otherwise a single late completion could make every repair infeasible.
-Waiting that has ended (the downstream operation is frozen) and jobs that have finished are
-history and leave the constraints.
+Facts cannot be undone: jobs already committed to a buffer (their upstream operation is
+frozen) or to the line (an operation started) may overfill it, when a machine stops
+downstream, and no plan can help that. The caps therefore bind new entries: while a new job
+waits in a buffer (or is in process), the total must keep the cap (see
+:meth:`ProblemData.committed`). Waiting that has ended (the downstream operation is frozen)
+and jobs that have finished are history and leave the constraints.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from scheduler.problem.compile import merge_windows
-from scheduler.problem.data import BufferData, ProblemData
+from scheduler.problem.data import ProblemData
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,7 @@ def freeze(problem: ProblemData, situation: Situation) -> ProblemData:
         windows[problem.machine_index[machine_id]].append((start, end))
     unavailability = tuple(merge_windows(w) for w in windows)
 
-    buffers = tuple(_live_buffer(b, fixed) for b in problem.buffers)
-    conwip = problem.conwip
-    if conwip is not None:
-        in_process = sum(
-            1 for ops in problem.job_ops if any(fixed[i] for i in ops) and not _finished(ops, fixed, situation.now)
-        )
-        conwip = max(conwip, in_process)
+    buffers = tuple(replace(b, pairs=tuple((u, d) for u, d in b.pairs if fixed[d] is None)) for b in problem.buffers)
 
     free_work = sum(max(d for _, d in modes[i]) for i in range(problem.num_ops) if fixed[i] is None)
     latest = max(
@@ -81,7 +75,6 @@ def freeze(problem: ProblemData, situation: Situation) -> ProblemData:
         op_fixed=tuple(fixed),
         unavailability=unavailability,
         buffers=buffers,
-        conwip=conwip,
         now=situation.now,
         horizon=latest + free_work + problem.bottleneck_buffer * problem.num_ops,
     )
@@ -93,12 +86,6 @@ def _scaled(duration: int, factor: float) -> int:
 
 def _finished(ops: tuple[int, ...], fixed: list[tuple[int, int, int] | None], now: int) -> bool:
     return all((f := fixed[i]) is not None and f[2] <= now for i in ops)
-
-
-def _live_buffer(buffer: BufferData, fixed: list[tuple[int, int, int] | None]) -> BufferData:
-    pairs = tuple((u, d) for u, d in buffer.pairs if fixed[d] is None)
-    committed = sum(1 for u, _ in pairs if fixed[u] is not None)
-    return replace(buffer, pairs=pairs, cap=max(buffer.cap, committed))
 
 
 def is_finished(problem: ProblemData, job: int) -> bool:

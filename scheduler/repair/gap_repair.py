@@ -15,7 +15,13 @@ import bisect
 
 from scheduler.check import check
 from scheduler.problem import ProblemData, Timetable
-from scheduler.repair.right_shift import Reference, blocked_intervals, routing_successors, topological
+from scheduler.repair.right_shift import (
+    Reference,
+    blocked_intervals,
+    routing_successors,
+    topological,
+    within_caps,
+)
 
 
 def gap_repair(problem: ProblemData, reference: Reference) -> Timetable | None:
@@ -53,7 +59,7 @@ def gap_repair(problem: ProblemData, reference: Reference) -> Timetable | None:
         end[i] = start[i] + (problem.duration(i, machine[i]) or 1)
         bisect.insort(busy[machine[i]], (start[i], end[i]))
     plan = Timetable(tuple(machine), tuple(start), tuple(end))
-    return plan if check(problem, plan).valid else None
+    return plan if check(problem, plan).valid and within_caps(problem, plan) else None
 
 
 def _free(busy: list[tuple[int, int]], start: int, end: int) -> bool:

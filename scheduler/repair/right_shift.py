@@ -17,8 +17,8 @@ import heapq
 import itertools
 from collections.abc import Sequence
 
-from scheduler.check import peak_overlap
-from scheduler.problem import ProblemData, Timetable
+from scheduler.check import overload
+from scheduler.problem import ProblemData, Timetable, cap_demands
 from scheduler.problem.freeze import is_finished
 
 Reference = Sequence[tuple[int, int] | None]
@@ -27,20 +27,39 @@ Reference = Sequence[tuple[int, int] | None]
 _MAX_ROUNDS = 500
 
 
-def right_shift(problem: ProblemData, reference: Reference) -> Timetable:
+def right_shift(problem: ProblemData, reference: Reference) -> Timetable | None:
+    """The right-shift repair of ``reference``, or None when the caps do not settle (a
+    deadlock of kept sequences behind an overfilled buffer): :func:`serial` answers then."""
     n = problem.num_ops
     machine, duration, lower = _placement(problem, reference)
-    successors = _graph(problem, reference, machine)
-    order = topological(problem, successors, reference)
+    after: dict[int, int] = {}  # op -> op it now follows on its machine (a minimal resequencing)
+    order: list[int] = []
+    successors: list[list[tuple[int, int]]] = []
     for _ in range(_MAX_ROUNDS):
+        if not order:
+            successors = _graph(problem, reference, machine, after)
+            try:
+                order = topological(problem, successors, reference)
+            except ValueError:  # machine order and routing contradict: no sequence to keep
+                return None
         start = _schedule(problem, order, successors, machine, duration, lower)
         table = Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(n)))
-        delay = _cap_delay(problem, table)
-        if delay is None:
+        fix = _cap_delay(problem, table, successors)
+        if fix is None:
             return table
-        op, earliest = delay
-        lower[op] = max(lower[op], earliest)
-    return serial(problem, reference)
+        kind, op, value = fix
+        if kind == "delay":
+            lower[op] = max(lower[op], value)
+        elif kind == "after" and after.get(op) != value:
+            after[op], order = value, []  # rebuild the sequences
+        else:
+            return None
+    return None
+
+
+def tier_zero(problem: ProblemData, reference: Reference) -> Timetable:
+    """Right-shift, or the serial schedule when right-shift cannot settle: always valid."""
+    return right_shift(problem, reference) or serial(problem, reference)
 
 
 def _placement(problem: ProblemData, reference: Reference) -> tuple[list[int], list[int], list[int]]:
@@ -65,17 +84,30 @@ def _placement(problem: ProblemData, reference: Reference) -> tuple[list[int], l
     return machine, duration, lower
 
 
-def _graph(problem: ProblemData, reference: Reference, machine: list[int]) -> list[list[tuple[int, int]]]:
-    """Successor lists (op, lag): routing precedences, then each machine's old sequence."""
+def _graph(
+    problem: ProblemData, reference: Reference, machine: list[int], after: dict[int, int] | None = None
+) -> list[list[tuple[int, int]]]:
+    """Successor lists (op, lag): routing precedences, then each machine's old sequence,
+    except that jobs already in a buffer by fact are taken first (FIFO for facts): kept in
+    the old order behind a new job, they could wait for the very job that waits for them
+    to leave an overfilled buffer. ``after`` moves an operation to just behind another on
+    its machine."""
+    behind: dict[int, int] = after if after is not None else {}
     successors: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
     for a, b in problem.precedences:
         successors[a].append((b, problem.lag(a, b)))
+    in_buffer = {d for b in problem.buffers for u, d in b.pairs if problem.committed((u, d))}
     sequences: list[list[int]] = [[] for _ in problem.machine_ids]
     for i in range(problem.num_ops):
         if problem.fixed(i) is None:
             sequences[machine[i]].append(i)
+
+    def position(op: int) -> tuple[bool, int, int, bool]:
+        anchor = behind.get(op, op)
+        return (op not in in_buffer, *_rank(reference, anchor), op in behind)
+
     for ops in sequences:
-        ops.sort(key=lambda i: _rank(reference, i))
+        ops.sort(key=position)
         for a, b in itertools.pairwise(ops):
             successors[a].append((b, 0))
     return successors
@@ -144,60 +176,99 @@ def _clear(windows: list[tuple[int, int]], start: int, duration: int) -> int:
     return start
 
 
-def _cap_delay(problem: ProblemData, t: Timetable) -> tuple[int, int] | None:
-    """The first cap overfilled by ``t``: (free op to delay, its new earliest start), or None."""
+def within_caps(problem: ProblemData, t: Timetable) -> bool:
+    """``t`` keeps the caps in the form the solver states them (stricter than the checker's
+    when facts overfill), so that CP-SAT accepts it as a hint."""
+    return _cap_delay(problem, t, None) is None
+
+
+def _cap_delay(
+    problem: ProblemData, t: Timetable, successors: list[list[tuple[int, int]]] | None
+) -> tuple[str, int, int] | None:
+    """How to mend the first cap a new job overfills in ``t``, or None if none is.
+
+    The newest job to come in waits until another one leaves, one that does not itself
+    wait for it (reachable from it in ``successors``): ("delay", op, new earliest start).
+    If every one does, because the newcomer comes first on the downstream machine, it goes
+    behind all of them there: ("after", its downstream op, the op it follows). If
+    neither helps: ("stuck", -1, -1)."""
     for buffer in problem.buffers:
-        waits = [(t.end[u], t.start[d]) for u, d in buffer.pairs]
-        peak, at = peak_overlap(waits)
-        if peak <= buffer.cap:
+        demands, capacity = cap_demands([problem.committed(pair) for pair in buffer.pairs], buffer.cap)
+        at = overload([(t.end[u], t.start[d], w) for (u, d), w in zip(buffer.pairs, demands, strict=True)], capacity)
+        if at is None:
             continue
         waiting = [(u, d) for u, d in buffer.pairs if t.end[u] <= at < t.start[d]]
-        movable = [(u, d) for u, d in waiting if problem.fixed(u) is None]
-        if not movable:
-            return None
-        u, d = max(movable, key=lambda pair: (t.end[pair[0]], pair[0]))
-        leaves = min(t.start[other] for _, other in waiting if other != d)
-        return u, leaves - (t.end[u] - t.start[u])
+        u, d = max((pair for pair in waiting if not problem.committed(pair)), key=lambda pair: (t.end[pair[0]], pair))
+        blocked = _reachable(successors, u)
+        departures = [t.start[other] for _, other in waiting if other != d and other not in blocked]
+        if departures:
+            return "delay", u, min(departures) - (t.end[u] - t.start[u])
+        ahead = [other for _, other in waiting if other != d and t.machine[other] == t.machine[d]]
+        if ahead:
+            return "after", d, max(ahead, key=lambda i: (t.start[i], i))
+        return "stuck", -1, -1
     if problem.conwip is not None:
-        live = [j for j in range(len(problem.job_ids)) if not is_finished(problem, j)]
         spans = {
-            j: (min(t.start[i] for i in problem.job_ops[j]), max(t.end[i] for i in problem.job_ops[j])) for j in live
+            j: (min(t.start[i] for i in problem.job_ops[j]), max(t.end[i] for i in problem.job_ops[j]))
+            for j in range(len(problem.job_ids))
+            if not is_finished(problem, j)
         }
-        peak, at = peak_overlap(list(spans.values()))
-        if peak > problem.conwip:
+        demands, capacity = cap_demands([problem.job_committed(j) for j in spans], problem.conwip)
+        at = overload([(*span, w) for span, w in zip(spans.values(), demands, strict=True)], capacity)
+        if at is not None:
             inside = [j for j, (s, e) in spans.items() if s <= at < e]
-            unstarted = [j for j in inside if all(problem.fixed(i) is None for i in problem.job_sources[j])]
-            if unstarted:
-                job = max(unstarted, key=lambda j: (spans[j][0], j))
-                leaves = min(spans[j][1] for j in inside if j != job)
-                source = min(problem.job_sources[job], key=lambda i: t.start[i])
-                return source, leaves
+            job = max((j for j in inside if not problem.job_committed(j)), key=lambda j: (spans[j][0], j))
+            source = min(problem.job_sources[job], key=lambda i: t.start[i])
+            blocked = _reachable(successors, source)
+            ends = [spans[j][1] for j in inside if j != job and not blocked.intersection(problem.job_sinks[j])]
+            return ("delay", source, min(ends)) if ends else ("stuck", -1, -1)
     return None
 
 
+def _reachable(successors: list[list[tuple[int, int]]] | None, op: int) -> set[int]:
+    """Operations that cannot start before ``op`` ends (empty without a graph)."""
+    if successors is None:
+        return set()
+    seen, stack = {op}, [op]
+    while stack:
+        for b, _ in successors[stack.pop()]:
+            if b not in seen:
+                seen.add(b)
+                stack.append(b)
+    return seen
+
+
 def serial(problem: ProblemData, reference: Reference) -> Timetable:
-    """One job at a time after everything placed so far: keeps every cap, wastes capacity."""
-    machine, duration, lower = _placement(problem, reference)
-    start = list(lower)  # frozen operations keep theirs
+    """The fallback: at most K jobs in the line at once, K the smallest kanban or CONWIP
+    cap. No buffer can then hold more than K jobs, so every cap holds; each operation goes
+    as early as its machine, routing and the admission allow. Wastes capacity when K is
+    small, never invalid. Jobs already in the line come first, then the old order."""
+    machine, duration, _ = _placement(problem, reference)
+    start = [f[1] if (f := problem.fixed(i)) is not None else 0 for i in range(problem.num_ops)]
     blocked = blocked_intervals(problem)
-    frontier = max([problem.now, *(f[2] for f in problem.op_fixed if f is not None)])
+    caps = [b.cap for b in problem.buffers] + ([problem.conwip] if problem.conwip is not None else [])
+    admitted_at_once = max(1, min(caps)) if caps else len(problem.job_ids)
+    free_at = [problem.now] * len(problem.machine_ids)
     preds: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
     for a, b in problem.precedences:
         preds[b].append((a, problem.lag(a, b)))
-    routing = topological(problem, routing_successors(problem), reference)
-    position = {op: k for k, op in enumerate(routing)}
+    position = {op: k for k, op in enumerate(topological(problem, routing_successors(problem), reference))}
 
     def committed_first(job: int) -> tuple[bool, tuple[int, int]]:
         ops = problem.job_ops[job]
-        started = any(problem.fixed(i) is not None for i in ops)
-        return (not started, min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
+        return (not problem.job_committed(job), min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
 
     jobs = [j for j in range(len(problem.job_ids)) if any(problem.fixed(i) is None for i in problem.job_ops[j])]
-    for j in sorted(jobs, key=committed_first):
+    finished: list[int] = []  # completion times, in the order the jobs are admitted
+    for n, j in enumerate(sorted(jobs, key=committed_first)):
+        # every job admitted K or more places earlier has left the line
+        admit = max([problem.now, *finished[: n - admitted_at_once + 1]]) if not problem.job_committed(j) else 0
         for i in sorted((i for i in problem.job_ops[j] if problem.fixed(i) is None), key=position.__getitem__):
-            ready = max([frontier, lower[i], *(start[a] + duration[a] + lag for a, lag in preds[i])])
+            floor = max(problem.now, problem.job_release[j], admit, free_at[machine[i]])
+            ready = max([floor, *(start[a] + duration[a] + lag for a, lag in preds[i])])
             start[i] = _clear(blocked[machine[i]], ready, duration[i])
-            frontier = start[i] + duration[i]
+            free_at[machine[i]] = start[i] + duration[i]
+        finished.append(max(start[i] + duration[i] for i in problem.job_ops[j]))
     return Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(problem.num_ops)))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from scheduler.problem import ProblemData, Timetable
+from scheduler.problem import ProblemData, Timetable, cap_demands
 from scheduler.problem.compile import merge_windows
 from scheduler.problem.freeze import is_finished
 from scheduler.solver.variables import Variables, earliest_start
@@ -62,8 +62,7 @@ def add_kanban_caps(model: cp_model.CpModel, problem: ProblemData, v: Variables)
         for u, d in b.pairs:
             size = v.derive(model.new_int_var(0, problem.horizon, f"wait_{u}_{d}"), _gap_between(u, d))
             waiting.append(model.new_interval_var(v.end[u], size, v.start[d], f"buffer_{u}_{d}"))
-        if len(waiting) > b.cap:
-            model.add_cumulative(waiting, [1] * len(waiting), b.cap)
+        _capped(model, waiting, [problem.committed(pair) for pair in b.pairs], b.cap)
 
 
 def add_conwip(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> None:
@@ -72,12 +71,13 @@ def add_conwip(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> N
     The span may start earlier than the first operation: that only costs capacity, so any
     solution with exact spans stays feasible and no exact minimum is needed.
     """
-    if problem.conwip is None or problem.conwip >= len(problem.job_ids):
+    if problem.conwip is None:
         return
-    spans = []
+    spans, committed = [], []
     for j, sources in enumerate(problem.job_sources):
         if is_finished(problem, j):
             continue
+        committed.append(problem.job_committed(j))
         if len(sources) == 1:
             first = v.start[sources[0]]
         else:
@@ -92,7 +92,15 @@ def add_conwip(model: cp_model.CpModel, problem: ProblemData, v: Variables) -> N
             _span(problem.job_sources[j], problem.job_sinks[j]),
         )
         spans.append(model.new_interval_var(first, size, v.completion[j], f"job_{j}"))
-    model.add_cumulative(spans, [1] * len(spans), problem.conwip)
+    _capped(model, spans, committed, problem.conwip)
+
+
+def _capped(model: cp_model.CpModel, intervals: list[cp_model.IntervalVar], committed: list[bool], cap: int) -> None:
+    """At most ``cap`` intervals at once while a new (not committed) one is among them
+    (see :func:`scheduler.problem.cap_demands`)."""
+    demands, capacity = cap_demands(committed, cap)
+    if sum(demands) > capacity:
+        model.add_cumulative(intervals, demands, capacity)
 
 
 def _gap_between(first: int, then: int) -> Callable[[Timetable], int]:

@@ -22,8 +22,8 @@ from scheduler.domain.events import (
 )
 from scheduler.domain.files import load_scenario
 from scheduler.engine import LivePlan, RepairResult
-from scheduler.problem import compile_problem, schedule_from_timetable
-from scheduler.repair import change, right_shift
+from scheduler.problem import compile_problem, reference_of, rows_of, schedule_from_timetable
+from scheduler.repair import change, tier_zero
 from scheduler.solver import SolverConfig
 from tests.helpers import solve_checked
 
@@ -45,8 +45,7 @@ def live(policy: RepairPolicy = REPRO) -> LivePlan:
     return LivePlan.create(load_scenario(DEMO), demo_plan(), policy)
 
 
-def positions(schedule: Schedule) -> dict[str, tuple[str, int, int]]:
-    return {a.operation_id: (a.machine_id, a.start, a.end) for a in schedule.assignments}
+positions = rows_of
 
 
 def checked(result: RepairResult) -> RepairResult:
@@ -222,15 +221,14 @@ def test_the_receipt_counts_what_changed():
     result = checked(plan.apply(DowntimeStarted(event_id="e1", time=300, machine="WELD-1", downtime_id="d1",
                                                 expected_duration=60)))  # fmt: skip
     problem = result.problem
-    rows = {a.operation_id: a for a in reference_plan.assignments}
-    reference = [(problem.machine_index[rows[o].machine_id], rows[o].start) for o in problem.op_ids]
+    reference = reference_of(problem, rows_of(reference_plan))
     moves = change(problem, reference, result.timetable)
     receipt = result.receipt
     assert (receipt.moved_operations, receipt.total_abs_shift, receipt.machine_reassignments) == (
         moves.moved_operations, moves.total_abs_shift, moves.machine_reassignments)  # fmt: skip
     assert receipt.budget_ms == 300 and receipt.latency_ms > 0
     assert receipt.tier in ("cp_sat", "right_shift", "gap_repair")
-    assert receipt.makespan_after <= check(problem, right_shift(problem, reference)).kpis.makespan
+    assert receipt.makespan_after <= check(problem, tier_zero(problem, reference)).kpis.makespan
 
 
 def test_the_stability_preset_moves_less_than_right_shift():
@@ -241,8 +239,7 @@ def test_the_stability_preset_moves_less_than_right_shift():
     result = checked(plan.apply(DowntimeStarted(event_id="e1", time=300, machine="WELD-1", downtime_id="d1",
                                                 expected_duration=60)))  # fmt: skip
     problem = result.problem
-    rows = {a.operation_id: a for a in reference_plan.assignments}
-    reference = [(problem.machine_index[rows[o].machine_id], rows[o].start) for o in problem.op_ids]
-    shifted = right_shift(problem, reference)
+    reference = reference_of(problem, rows_of(reference_plan))
+    shifted = tier_zero(problem, reference)
     assert result.receipt.moved_operations < change(problem, reference, shifted).moved_operations
     assert result.receipt.makespan_after <= check(problem, shifted).kpis.makespan
