@@ -21,12 +21,14 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make demo: solve the demo line, print its KPIs, write the plan and its Gantt chart
+## make demo: solve the demo line, check the plan, then replay a shift of shop-floor events
 demo: install
 	@mkdir -p $(OUT)
 	$(BIN)/lean-scheduler solve scenarios/demo_line.yaml --time-limit 5 \
 		--out $(OUT)/demo_plan.json --gantt $(OUT)/demo_gantt.html
 	$(BIN)/lean-scheduler check scenarios/demo_line.yaml $(OUT)/demo_plan.json
+	$(BIN)/lean-scheduler repair scenarios/demo_line.yaml --plan $(OUT)/demo_plan.json \
+		--out $(OUT)/demo_repair.json --gantt $(OUT)/demo_repair.html
 
 ## make test: lint, type-check and run the test suite
 test: install-dev lint typecheck pytest

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("repair", help="apply a scenario's events to its plan, repairing after each")
     p.add_argument("scenario", type=Path)
     p.add_argument("--events", type=Path, metavar="FILE", help="events to apply instead of the scenario's script")
+    p.add_argument("--plan", type=Path, metavar="PLAN.json", help="the plan to repair (default: baseline, or solve)")
     p.add_argument("--budget-ms", type=_positive(int), metavar="N", help="repair budget (default: the policy's)")
     p.add_argument("--policy", choices=sorted(REPAIR_PRESETS), help="repair preset (default: the scenario's)")
     p.add_argument("--deterministic", action="store_true", help="reproducible: CP-SAT deterministic time, 1 worker")
@@ -135,7 +136,8 @@ def _repair(args: argparse.Namespace) -> int:
         update["budget_ms"] = args.budget_ms
     if args.deterministic:
         update.update(deterministic=True, workers=1)
-    live = LivePlan.create(scenario, policy=policy.model_copy(update=update))
+    schedule = load_plan(args.plan, scenario) if args.plan else None
+    live = LivePlan.create(scenario, schedule, policy=policy.model_copy(update=update))
     first = compile_problem(scenario)
     before = live.timetable(first)
     receipts = []

@@ -72,6 +72,18 @@ def test_an_events_file_replaces_the_script(tmp_path, capsys):
     assert "x1" in capsys.readouterr().out
 
 
+def test_a_plan_file_is_repaired_as_given(tmp_path):
+    plan, out = tmp_path / "plan.json", tmp_path / "r.json"
+    ft06 = ROOT / "scenarios" / "jssp" / "ft06.json"
+    events = tmp_path / "events.yaml"
+    events.write_text(
+        "- {event_id: d, time: 10, type: downtime_started, machine: M2, downtime_id: d, expected_duration: 7}\n"
+    )
+    assert main(["solve", str(ft06), "--deterministic", "--workers", "1", "--out", str(plan)]) == 0
+    assert main(["repair", str(ft06), "--plan", str(plan), "--events", str(events), *FAST, "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["receipts"][0]["makespan_before"] == 55
+
+
 def test_a_plan_with_a_baseline_is_repaired_without_solving(tmp_path):
     plan = tmp_path / "plan.json"
     ft06 = ROOT / "scenarios" / "jssp" / "ft06.json"
