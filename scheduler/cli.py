@@ -24,7 +24,7 @@ from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
 from scheduler.jssp import load_instance
 from scheduler.planfile import plan_document
-from scheduler.problem import ProblemData, Timetable, compile_problem, timetable_from_schedule
+from scheduler.problem import compile_problem, timetable_from_schedule
 from scheduler.repair import Receipt
 from scheduler.solver import SolverConfig, solve
 
@@ -115,11 +115,8 @@ def _solve(args: argparse.Namespace) -> int:
     if args.out:
         _write(args.out, json.dumps(document, indent=1) + "\n", "--out")
     if args.gantt and result.timetable:
-        _write(
-            args.gantt,
-            render_gantt(problem, [(f"plan ({result.status.value})", result.timetable)], scenario.name),
-            "--gantt",
-        )
+        panels = [(f"plan ({result.status.value})", problem, result.timetable)]
+        _write(args.gantt, render_gantt(panels, scenario.name), "--gantt")
     return 0 if report and report.valid else 1
 
 
@@ -134,8 +131,10 @@ def _repair(args: argparse.Namespace) -> int:
     update: dict[str, Any] = {}
     if args.budget_ms:
         update["budget_ms"] = args.budget_ms
-    if args.deterministic:
+    if args.deterministic:  # the initial solve too, when there is one
         update.update(deterministic=True, workers=1)
+        solver = scenario.policy.solver.model_copy(update={"deterministic": True, "workers": 1})
+        scenario = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"solver": solver})})
     schedule = load_plan(args.plan, scenario) if args.plan else None
     live = LivePlan.create(scenario, schedule, policy=policy.model_copy(update=update))
     first = compile_problem(scenario)
@@ -166,22 +165,9 @@ def _repair(args: argparse.Namespace) -> int:
         }
         _write(args.out, json.dumps(document, indent=1) + "\n", "--out")
     if args.gantt:
-        panels = [("plan before the events", _on(last.problem, first, before)), ("repaired plan", last.timetable)]
-        _write(args.gantt, render_gantt(last.problem, panels, f"{scenario.name}: repair"), "--gantt")
+        panels = [("plan before the events", first, before), ("repaired plan", last.problem, last.timetable)]
+        _write(args.gantt, render_gantt(panels, f"{scenario.name}: repair"), "--gantt")
     return 0 if all(r.receipt.valid for r in receipts) else 1
-
-
-def _on(problem: ProblemData, old: ProblemData, plan: Timetable) -> Timetable:
-    """``plan`` (indexed by ``old``) re-indexed for ``problem``; operations it lacks (a rush
-    order) are drawn at their repaired place."""
-    rows = {old.op_ids[i]: (old.machine_ids[plan.machine[i]], plan.start[i], plan.end[i]) for i in range(old.num_ops)}
-    machine, start, end = [], [], []
-    for i, op_id in enumerate(problem.op_ids):
-        m, s, e = rows.get(op_id, (problem.machine_ids[problem.op_modes[i][0][0]], 0, 0))
-        machine.append(problem.machine_index[m])
-        start.append(s)
-        end.append(e)
-    return Timetable(tuple(machine), tuple(start), tuple(end))
 
 
 def _print_receipts(receipts: list[Receipt]) -> None:

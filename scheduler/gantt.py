@@ -34,18 +34,23 @@ rect.down { fill: url(#hatch); stroke: #999; }
 """
 
 
-def render_gantt(problem: ProblemData, panels: list[tuple[str, Timetable]], title: str) -> str:
-    """An HTML page with one chart per (heading, timetable) panel on a shared time axis."""
-    families = sorted(set(problem.job_family))
+def render_gantt(panels: list[tuple[str, ProblemData, Timetable]], title: str) -> str:
+    """An HTML page with one chart per (heading, problem, timetable) panel on a shared time
+    axis; each panel shades its own problem's unavailability (a plan before an event does
+    not show the downtime the event brought)."""
+    families = sorted({f for _, problem, _ in panels for f in problem.job_family})
     colour = {f: _PALETTE[k % len(_PALETTE)] for k, f in enumerate(families)}
-    end = max([1, *(max(t.end, default=0) for _, t in panels), *(w[-1][1] for w in problem.unavailability if w)])
+    end = max(
+        [1, *(max(t.end, default=0) for _, _, t in panels)]
+        + [w[-1][1] for _, problem, _ in panels for w in problem.unavailability if w]
+    )
     legend = "".join(f'<span><i style="background:{colour[f]}"></i>{escape(f)}</span>' for f in families)
     legend += '<span><i style="background:#ddd;border:1px solid #999"></i>unavailable</span>'
-    body = "".join(_panel(problem, heading, t, end, colour) for heading, t in panels)
+    body = "".join(_panel(problem, heading, t, end, colour) for heading, problem, t in panels)
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
-        f"<p class='sub'>time unit: {escape(problem.time_unit)} &middot; hover a bar for details</p>"
+        f"<p class='sub'>time unit: {escape(panels[0][1].time_unit)} &middot; hover a bar for details</p>"
         f"<div class='legend'>{legend}</div>{body}</body></html>\n"
     )
 
