@@ -92,9 +92,11 @@ def repair(
         affected, size = {i for i in range(problem.num_ops) if problem.fixed(i) is None}, problem.num_ops
     else:
         affected, size = affected_operations(problem, tier0, seeds), config.neighbourhood
+    windows = _rolling_windows(problem, reference, best.plan, affected, size) if stability.moved else None
     solves: list[SolveResult] = []
-    status, reason, free_count = "not_run", "", 0
-    while affected:
+    status, reason = "not_run", ""
+    touched: set[int] = set()
+    while affected and (windows is None or len(solves) < len(windows)):
         if config.deterministic:  # reproducible: the same deterministic limit whatever the clock says
             left = max(_MIN_SOLVE_S, (config.budget_ms - config.margin_ms) / 1000)
         else:
@@ -102,24 +104,32 @@ def repair(
         if left < _MIN_SOLVE_S:
             reason = reason or "no budget left for CP-SAT"
             break
-        free = earliest(affected, best.plan, size)
+        if windows is None:
+            free, seconds = earliest(affected, best.plan, size), left
+        else:
+            free = windows[len(solves)]
+            seconds = left / (len(windows) if config.deterministic else len(windows) - len(solves))
         pinned = {
             i: (best.plan.machine[i], best.plan.start[i], best.plan.end[i])
             for i in range(problem.num_ops)
             if i not in free and problem.fixed(i) is None
         }
-        result = _watched(problem, config, left, best.plan, stability, pinned, cap, stop)
+        result = _watched(problem, config, max(seconds, _MIN_SOLVE_S), best.plan, stability, pinned, cap, stop)
         solves.append(result)
-        status, free_count = result.status.value, len(free)
+        status, touched = result.status.value, touched | free
         if result.timetable is not None:
             found = _candidate("cp_sat", problem, reference, result.timetable, stability)
             if _better(found, best):
                 best = found
-        done = result.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
-        if done or len(free) == len(affected) or (stop and stop.stopped):
+        if stop and stop.stopped:
             break
-        size *= 2  # solved (or proven infeasible) with time to spare: widen the neighbourhood
-    if not affected:
+        if windows is None:
+            done = result.status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+            if done or len(free) == len(affected):
+                break
+            size *= 2  # solved (or proven infeasible) with time to spare: widen the neighbourhood
+    free_count = len(touched)
+    if not affected or windows == []:
         reason = "nothing affected"
     elif best.tier != "cp_sat" and not reason:
         reason = {
@@ -131,6 +141,21 @@ def repair(
         event_id, best.tier, status, reason, latency, config.budget_ms, before, best.report, best.moves, free_count
     )
     return RepairOutcome(best.plan, receipt, best.report, solves)
+
+
+def _rolling_windows(
+    problem: ProblemData, reference: Reference, plan: Timetable, affected: set[int], size: int
+) -> list[set[int]]:
+    """For policies that count moves: the affected operations tier 0 moved, in time order,
+    in windows of ``size``, solved one after another with the rest pinned. Small models
+    converge within their share of the budget; one model of them all does not (measured on
+    ta51 at 450 ms: 0.58 against 0.93 of right-shift's moved operations; with 10 s the
+    one model gets to 0.1-0.3, so the limit is time, not the model)."""
+    moved = sorted(
+        (i for i in affected if reference[i] is not None and (plan.machine[i], plan.start[i]) != reference[i]),
+        key=lambda i: (plan.start[i], i),
+    )
+    return [set(moved[k : k + size]) for k in range(0, len(moved), size)]
 
 
 def _better(found: _Candidate, best: _Candidate) -> bool:

@@ -38,6 +38,7 @@ class SolverConfig:
     seed: int = 0
     deterministic: bool = False
     log: bool = False
+    presolve: bool = True
     improve_only: bool = False
     """For repairs that start from a complete hint: spend no worker on the full-problem
     LP search (measured on ta51 at 450 ms: the LNS workers improve the hint, it does not)."""
@@ -119,6 +120,8 @@ def solve(
     params.num_workers = config.workers
     params.random_seed = config.seed
     params.log_search_progress = config.log
+    if not config.presolve:
+        params.cp_model_presolve = False
     if config.improve_only:
         params.ignore_subsolvers.append("default_lp")
     if config.deterministic:
