@@ -239,10 +239,13 @@ def _reachable(successors: list[list[tuple[int, int]]] | None, op: int) -> set[i
 
 
 def serial(problem: ProblemData, reference: Reference) -> Timetable:
-    """The fallback: at most K jobs in the line at once, K the smallest kanban or CONWIP
-    cap. No buffer can then hold more than K jobs, so every cap holds; each operation goes
-    as early as its machine, routing and the admission allow. Wastes capacity when K is
-    small, never invalid. Jobs already in the line come first, then the old order."""
+    """The fallback: jobs go on K at a time, K the smallest kanban or CONWIP cap, the most
+    advanced first (most operations frozen), then in the old order; a job's remaining work
+    starts only when every job K or more places before it has finished. A job already
+    waiting in a buffer is thus ahead of every job that could still enter it, so when one
+    enters, at most K - 1 others are unfinished: every cap holds, even when facts overfill
+    a buffer (on lines where jobs pass the buffers in the same order). Wastes capacity
+    when K is small."""
     machine, duration, _ = _placement(problem, reference)
     start = [f[1] if (f := problem.fixed(i)) is not None else 0 for i in range(problem.num_ops)]
     blocked = blocked_intervals(problem)
@@ -254,15 +257,16 @@ def serial(problem: ProblemData, reference: Reference) -> Timetable:
         preds[b].append((a, problem.lag(a, b)))
     position = {op: k for k, op in enumerate(topological(problem, routing_successors(problem), reference))}
 
-    def committed_first(job: int) -> tuple[bool, tuple[int, int]]:
+    def most_advanced_first(job: int) -> tuple[int, tuple[int, int]]:
         ops = problem.job_ops[job]
-        return (not problem.job_committed(job), min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
+        done = sum(problem.fixed(i) is not None for i in ops)
+        return (-done, min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
 
     jobs = [j for j in range(len(problem.job_ids)) if any(problem.fixed(i) is None for i in problem.job_ops[j])]
     finished: list[int] = []  # completion times, in the order the jobs are admitted
-    for n, j in enumerate(sorted(jobs, key=committed_first)):
-        # every job admitted K or more places earlier has left the line
-        admit = max([problem.now, *finished[: n - admitted_at_once + 1]]) if not problem.job_committed(j) else 0
+    for n, j in enumerate(sorted(jobs, key=most_advanced_first)):
+        # every job K or more places earlier has finished
+        admit = max([problem.now, *finished[: max(0, n - admitted_at_once + 1)]])
         for i in sorted((i for i in problem.job_ops[j] if problem.fixed(i) is None), key=position.__getitem__):
             floor = max(problem.now, problem.job_release[j], admit, free_at[machine[i]])
             ready = max([floor, *(start[a] + duration[a] + lag for a, lag in preds[i])])

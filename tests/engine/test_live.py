@@ -23,7 +23,7 @@ from scheduler.domain.events import (
 from scheduler.domain.files import load_scenario
 from scheduler.engine import LivePlan, RepairResult
 from scheduler.problem import compile_problem, reference_of, rows_of, schedule_from_timetable
-from scheduler.repair import change, tier_zero
+from scheduler.repair import change, right_shift, serial, tier_zero
 from scheduler.solver import SolverConfig
 from tests.helpers import solve_checked
 
@@ -243,3 +243,19 @@ def test_the_stability_preset_moves_less_than_right_shift():
     shifted = tier_zero(problem, reference)
     assert result.receipt.moved_operations < change(problem, reference, shifted).moved_operations
     assert result.receipt.makespan_after <= check(problem, shifted).kpis.makespan
+
+
+def test_tier_0_is_valid_through_the_demo_shift():
+    """Right-shift (when it settles) and the K-at-a-time fallback keep every rule, also when
+    a long stop leaves a buffer overfilled by facts."""
+    plan = live()
+    scenario = plan.scenario
+    for event in scenario.events[:5]:
+        before = dict(plan.plan)
+        result = checked(plan.apply(event))
+        problem = result.problem
+        reference = reference_of(problem, before)
+        fallback = check(problem, serial(problem, reference))
+        assert fallback.valid, (event.event_id, fallback.violations[:3])
+        shifted = right_shift(problem, reference)
+        assert shifted is None or check(problem, shifted).valid
