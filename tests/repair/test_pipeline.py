@@ -119,3 +119,16 @@ def test_a_random_event_on_a_random_valid_plan_yields_a_valid_plan(data, draw):
     report = check(repaired.problem, repaired.timetable)
     assert report.valid, (event, report.violations)
     assert repaired.receipt.valid and repaired.receipt.makespan_after == report.kpis.makespan
+
+
+def test_nothing_moved_by_tier_0_leaves_the_stability_windows_empty():
+    _, frozen, reference, _ = _flow()
+    unchanged = freeze(frozen, Situation(now=frozen.now))  # no new fact: the plan still holds
+    plan = tier_zero(unchanged, reference)
+    kpis = check(unchanged, plan).kpis
+    stable = RepairPolicy(budget_ms=300, margin_ms=0, workers=1, deterministic=True, neighbourhood=150)
+    stable = stable.model_copy(update={"stability": stable.stability.model_copy(update={"moved_operations": 100})})
+    outcome = repair(unchanged, [(plan.machine[i], plan.start[i]) for i in range(unchanged.num_ops)], kpis,
+                     repair_config(stable), "e", range(unchanged.num_ops))  # fmt: skip
+    assert outcome.receipt.valid and outcome.receipt.moved_operations == 0
+    assert outcome.receipt.reason == "nothing affected" and outcome.solves == []
