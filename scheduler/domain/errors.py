@@ -41,6 +41,12 @@ class InputError(Exception):
     def single(cls, field: str, message: str) -> InputError:
         return cls([FieldProblem(field, message)])
 
+    @classmethod
+    def from_custom(cls, error: PydanticCustomError, default_field: str = "") -> InputError:
+        """The problem an :func:`invalid` error raised outside pydantic's own validation."""
+        context = error.context or {}
+        return cls.single(str(context.get("field", default_field)), str(context.get("message", error)))
+
     def summary(self) -> str:
         """One line: the first problem, and how many more there are."""
         first = str(self.problems[0]) if self.problems else "invalid input"

@@ -74,8 +74,7 @@ def load_events(path: Path, scenario: Scenario) -> list[Event]:
     except ValidationError as error:
         raise InputError(field_problems(error)) from None
     except PydanticCustomError as error:
-        context = error.context or {}
-        raise InputError.single(str(context.get("field", "")), str(context.get("message", error))) from None
+        raise InputError.from_custom(error) from None
     return script.events
 
 

@@ -184,6 +184,5 @@ def load_schedule(data: Any, scenario: Scenario) -> Schedule:
     try:
         scenario.check_schedule(schedule)
     except PydanticCustomError as error:
-        context = error.context or {}
-        raise InputError.single(str(context.get("field", "")), str(context.get("message", error))) from None
+        raise InputError.from_custom(error) from None
     return schedule

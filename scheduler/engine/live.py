@@ -10,9 +10,8 @@ the first answer again and changes nothing.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,7 @@ from scheduler.problem import (
     rows_of,
     schedule_from_timetable,
 )
-from scheduler.problem.freeze import Situation, freeze
+from scheduler.problem.freeze import Situation, duration_factor, freeze, scaled_duration
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, solve
@@ -185,8 +184,7 @@ class LivePlan:
         try:
             self.scenario.check_event(event)
         except PydanticCustomError as error:
-            context = error.context or {}
-            raise InputError.single(str(context.get("field", "event")), str(context.get("message", error))) from None
+            raise InputError.from_custom(error, "event") from None
         if isinstance(event, DowntimeStarted) and event.downtime_id in self.downtimes:
             raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already started")
         if isinstance(event, DowntimeUpdated | DowntimeEnded):
@@ -196,8 +194,8 @@ class LivePlan:
             if known.ended:
                 raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already ended")
         if isinstance(event, OperationStarted) and event.machine is not None:
-            options = self.scenario.eligible_machines().get(event.operation, {})
-            if event.machine not in options:
+            p = self._problem
+            if p.duration(p.op_index[event.operation], p.machine_index[event.machine]) is None:
                 raise InputError.single("event.machine", f"{event.machine!r} is not eligible for {event.operation!r}")
 
     def _freeze_started(self) -> None:
@@ -229,14 +227,14 @@ class LivePlan:
                 left = stop - self.now if self.policy.interrupted == "resume" else stop - start
                 self.interrupted[op_id] = (event.downtime_id, left)
         self._move_interrupted(event.downtime_id)
-        return self._on_machine(event.machine) | self._jobs_of(self.interrupted), ""
+        return self._on_machine(event.machine) | self._held_by(event.downtime_id), ""
 
     def _downtime_changed(self, event: DowntimeUpdated | DowntimeEnded) -> tuple[set[str], str]:
         downtime = self.downtimes[event.downtime_id]
         downtime.end = max(self.now, event.expected_end if isinstance(event, DowntimeUpdated) else self.now)
         downtime.ended = isinstance(event, DowntimeEnded)
         self._move_interrupted(event.downtime_id)
-        return self._on_machine(event.machine) | self._jobs_of(self.interrupted), ""
+        return self._on_machine(event.machine) | self._held_by(event.downtime_id), ""
 
     def _started(self, event: OperationStarted) -> tuple[set[str], str]:
         machine = event.machine or self.plan[event.operation][0]
@@ -280,7 +278,7 @@ class LivePlan:
         hit = {m for m, s in station_of.items() if key in (m, s)}
         for op_id, (machine, start, stop) in list(self.facts.items()):
             if machine in hit and start < self.now < stop and op_id not in self.interrupted:
-                self.facts[op_id] = (machine, start, self.now + math.ceil((stop - self.now) * factor / previous - 1e-9))
+                self.facts[op_id] = (machine, start, self.now + scaled_duration(stop - self.now, factor / previous))
         return {op_id for op_id, (m, _, _) in self.plan.items() if m in hit}, ""
 
     def _move_interrupted(self, downtime_id: str) -> None:
@@ -291,16 +289,23 @@ class LivePlan:
                 self.facts[op_id] = (machine, start, downtime.end + left)
 
     def _duration(self, op_id: str, machine: str) -> int:
-        base = self.scenario.eligible_machines()[op_id][machine]
-        station = self.scenario.plant.station_of_machine()[machine]
-        factor = self.machine_factors.get(machine, self.factors.get(station, 1.0))
-        return max(1, math.ceil(base * factor - 1e-9))
+        """The operation's duration on ``machine`` at the observed cycle times."""
+        p = self._problem
+        m = p.machine_index[machine]
+        base = p.duration(p.op_index[op_id], m)
+        assert base is not None, "eligibility is checked in _validate"
+        station = p.station_ids[p.machine_station[m]]
+        return scaled_duration(base, duration_factor(self.factors, self.machine_factors, machine, station))
 
     def _on_machine(self, machine: str) -> set[str]:
         return {op_id for op_id, (m, start, _) in self.plan.items() if m == machine and op_id not in self.facts}
 
-    def _jobs_of(self, ops: object) -> set[str]:
-        wanted = set(ops)  # type: ignore[call-overload]
+    def _held_by(self, downtime_id: str) -> set[str]:
+        """The operations of the jobs whose operation this downtime interrupted."""
+        return self._jobs_of(op for op, (held, _) in self.interrupted.items() if held == downtime_id)
+
+    def _jobs_of(self, ops: Iterable[str]) -> set[str]:
+        wanted = set(ops)
         return {
             op.id for o in self.scenario.orders if any(op.id in wanted for op in o.operations) for op in o.operations
         }

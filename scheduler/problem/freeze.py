@@ -40,16 +40,15 @@ def freeze(problem: ProblemData, situation: Situation) -> ProblemData:
     fixed: list[tuple[int, int, int] | None] = [None] * problem.num_ops
     for op_id, (machine_id, start, end) in situation.fixed.items():
         fixed[problem.op_index[op_id]] = (problem.machine_index[machine_id], start, end)
-    station_factor = {problem.station_ids.index(s): f for s, f in situation.factors.items()}
-    machine_factor = {problem.machine_index[m]: f for m, f in situation.machine_factors.items()}
 
     def factor(machine: int) -> float:
-        return machine_factor.get(machine, station_factor.get(problem.machine_station[machine], 1.0))
+        station = problem.station_ids[problem.machine_station[machine]]
+        return duration_factor(situation.factors, situation.machine_factors, problem.machine_ids[machine], station)
 
     modes = tuple(
         ((f[0], f[2] - f[1]),)
         if (f := fixed[i]) is not None
-        else tuple((m, _scaled(d, factor(m))) for m, d in problem.op_modes[i])
+        else tuple((m, scaled_duration(d, factor(m))) for m, d in problem.op_modes[i])
         for i in range(problem.num_ops)
     )
     windows = [list(w) for w in problem.unavailability]
@@ -80,7 +79,15 @@ def freeze(problem: ProblemData, situation: Situation) -> ProblemData:
     )
 
 
-def _scaled(duration: int, factor: float) -> int:
+def duration_factor(
+    factors: Mapping[str, float], machine_factors: Mapping[str, float], machine: str, station: str
+) -> float:
+    """The factor on a machine's durations: its own, else its station's, else 1."""
+    return machine_factors.get(machine, factors.get(station, 1.0))
+
+
+def scaled_duration(duration: int, factor: float) -> int:
+    """A planned duration at an observed cycle-time factor, in whole ticks (at least 1)."""
     return duration if factor == 1.0 else max(1, math.ceil(duration * factor - 1e-9))
 
 
