@@ -81,13 +81,13 @@ REPAIR_PRESETS: dict[str, RepairPolicy] = {
     # Change as little as possible: a move costs as much as 100 ticks of efficiency. A
     # weight on |shift| steers the search away from fewer moves (measured on ta21: 0.58
     # against 0.36 of right-shift's moved operations).
-    # CP-SAT works through windows of 150 moved operations in time order (see the
+    # CP-SAT works through windows of 200 moved operations in time order (see the
     # pipeline's rolling windows).
     "stability": RepairPolicy(
         stability=StabilityWeights(
             moved_operations=100, total_abs_shift=0, machine_reassignments=100, efficiency_scale=1
         ),
-        neighbourhood=150,
+        neighbourhood=200,
     ),
 }
 

@@ -34,6 +34,13 @@ def stability_terms(
         if ref is None or problem.fixed(i) is not None:
             continue
         machine, start = ref
+        if (kept := v.constant[i]) is not None:  # pinned: its change is a constant
+            terms.append(
+                stability.moved * int((kept[0], kept[1]) != (machine, start))
+                + stability.shift * abs(kept[1] - start)
+                + stability.reassigned * int(kept[0] != machine)
+            )
+            continue
         modes = problem.op_modes[i]
         ref_lit = next((lit for (m, _), lit in zip(modes, v.mode_present[i], strict=True) if m == machine), 0)
         reassigned: cp_model.LinearExprT = 1 - ref_lit if len(modes) > 1 else (0 if ref_lit else 1)

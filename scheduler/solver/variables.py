@@ -19,6 +19,8 @@ class Variables:
     mode_interval: list[list[cp_model.IntervalVar]]
     completion: list[cp_model.IntVar]
     """Per job: end of its last operation (exact)."""
+    constant: list[tuple[int, int, int] | None] = field(default_factory=list)
+    """Per op: (machine, start, end) when the model fixes it (frozen or pinned), else None."""
     derived: list[tuple[cp_model.IntVar, Callable[[Timetable], int]]] = field(default_factory=list)
     """Auxiliary variables and how to compute their value from a timetable, so that a hint
     can be complete (CP-SAT may otherwise fail to complete it in time)."""
@@ -38,10 +40,11 @@ def create_variables(
     """
     pinned = pinned or {}
     horizon = problem.horizon
-    start, end, intervals = [], [], []
+    start, end, intervals, constant = [], [], [], []
     present: list[list[cp_model.IntVar | int]] = []
     for i, modes in enumerate(problem.op_modes):
         fixed = problem.fixed(i) or pinned.get(i)
+        constant.append(fixed)
         earliest = max(problem.job_release[problem.op_job[i]], problem.now)
         shortest, longest = min(d for _, d in modes), max(d for _, d in modes)
         if fixed is not None:
@@ -76,7 +79,7 @@ def create_variables(
             c = model.new_int_var(0, horizon, f"completion_{j}")
             model.add_max_equality(c, [end[i] for i in sinks])
             completion.append(c)
-    variables = Variables(start, end, present, intervals, completion)
+    variables = Variables(start, end, present, intervals, completion, constant)
     for j, sinks in enumerate(problem.job_sinks):
         if len(sinks) > 1:
             variables.derive(completion[j], latest_end(sinks))
