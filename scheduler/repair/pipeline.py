@@ -13,6 +13,7 @@ from scheduler.check import CheckReport, Kpis, check
 from scheduler.problem import ProblemData, Timetable
 from scheduler.problem.neighbourhood import affected_operations, earliest
 from scheduler.repair.gap_repair import gap_repair
+from scheduler.repair.gc_pause import gc_paused
 from scheduler.repair.receipt import Change, Receipt, change, make_receipt
 from scheduler.repair.right_shift import Reference, right_shift, serial
 from scheduler.solver import SolverConfig, SolveResult, SolveStatus, Stability, StopToken, solve
@@ -76,17 +77,18 @@ def repair(
     deadline = began + config.budget_ms / 1000
     stability = Stability(tuple(reference), config.moved, config.shift, config.reassigned, config.efficiency_scale)
 
-    shifted = right_shift(problem, reference)
-    best = _candidate("right_shift", problem, reference, shifted or serial(problem, reference), stability)
-    if shifted is not None and not best.report.valid:  # a bug in right-shift must not reach the caller
-        shifted, best = None, _candidate("right_shift", problem, reference, serial(problem, reference), stability)
-    tier0 = best.plan
-    cap = best.report.kpis.makespan  # no repair answers with a longer makespan than right-shift
-    stable = gap_repair(problem, reference)
-    if stable is not None:
-        other = _candidate("gap_repair", problem, reference, stable, stability)
-        if other.report.kpis.makespan <= cap and _better(other, best):
-            best = other
+    with gc_paused():
+        shifted = right_shift(problem, reference)
+        best = _candidate("right_shift", problem, reference, shifted or serial(problem, reference), stability)
+        if shifted is not None and not best.report.valid:  # a bug in right-shift must not reach the caller
+            shifted, best = None, _candidate("right_shift", problem, reference, serial(problem, reference), stability)
+        tier0 = best.plan
+        cap = best.report.kpis.makespan  # no repair answers with a longer makespan than right-shift
+        stable = gap_repair(problem, reference)
+        if stable is not None:
+            other = _candidate("gap_repair", problem, reference, stable, stability)
+            if other.report.kpis.makespan <= cap and _better(other, best):
+                best = other
 
     if shifted is None:  # the serial fallback wastes capacity everywhere: let CP-SAT move everything
         affected, size = {i for i in range(problem.num_ops) if problem.fixed(i) is None}, problem.num_ops

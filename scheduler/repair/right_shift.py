@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from scheduler.check import overload
 from scheduler.problem import ProblemData, Timetable, cap_demands
 from scheduler.problem.freeze import is_finished
+from scheduler.repair.gc_pause import gc_paused
 
 Reference = Sequence[tuple[int, int] | None]
 """Per operation: (machine, start) in the plan being repaired, or None if it had none."""
@@ -59,7 +60,8 @@ def right_shift(problem: ProblemData, reference: Reference) -> Timetable | None:
 
 def tier_zero(problem: ProblemData, reference: Reference) -> Timetable:
     """Right-shift, or the serial schedule when right-shift cannot settle: always valid."""
-    return right_shift(problem, reference) or serial(problem, reference)
+    with gc_paused():
+        return right_shift(problem, reference) or serial(problem, reference)
 
 
 def _placement(problem: ProblemData, reference: Reference) -> tuple[list[int], list[int], list[int]]:

@@ -1,0 +1,48 @@
+"""Keep Python's cyclic garbage collector out of the milliseconds tier 0 promises.
+
+A full collection over a live service's heap takes 40-50 ms (measured: right-shift on 2000
+operations, 5-8 ms, spiked to 46-49 ms whenever one fell inside it). Tier 0 allocates
+little that is cyclic, so the collector waits until it is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
+
+
+class _Pause:
+    """Counts the blocks inside; the first one in disables, the last one out restores."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.was_enabled = False
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.holders == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.holders += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.holders -= 1
+            if self.holders == 0 and self.was_enabled:
+                gc.enable()
+
+
+_PAUSE = _Pause()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No automatic collection inside this block (nested and concurrent blocks included)."""
+    _PAUSE.enter()
+    try:
+        yield
+    finally:
+        _PAUSE.leave()
