@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck pytest install install-dev clean
+.PHONY: demo test lint typecheck pytest proto install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ demo: install
 test: install-dev lint typecheck pytest
 
 lint: install-dev
-	$(BIN)/ruff check scheduler tests benchmarks scenarios
-	$(BIN)/ruff format --check scheduler tests benchmarks scenarios
+	$(BIN)/ruff check scheduler tests benchmarks scenarios protos
+	$(BIN)/ruff format --check scheduler tests benchmarks scenarios protos
+	cd protos && ../$(BIN)/buf lint
+	$(BIN)/python protos/generate.py --check
+
+## make proto: regenerate scheduler/rpc from protos/ (commit the result)
+proto: install-dev
+	$(BIN)/python protos/generate.py
 
 typecheck: install-dev
 	$(BIN)/mypy scheduler tests benchmarks
