@@ -1,5 +1,27 @@
-"""Live plans: versions, event ingestion, repairs."""
+"""Live plans: versions, event ingestion, repairs; the durable book of a server's plans."""
 
+from scheduler.engine.book import (
+    Ack,
+    EventRejected,
+    PlanBook,
+    PlanNotFound,
+    StaleVersion,
+    Summary,
+    Version,
+    WhatIf,
+)
 from scheduler.engine.live import LivePlan, RepairResult, repair_config
 
-__all__ = ["LivePlan", "RepairResult", "repair_config"]
+__all__ = [
+    "Ack",
+    "EventRejected",
+    "LivePlan",
+    "PlanBook",
+    "PlanNotFound",
+    "RepairResult",
+    "StaleVersion",
+    "Summary",
+    "Version",
+    "WhatIf",
+    "repair_config",
+]

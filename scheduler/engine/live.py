@@ -10,14 +10,15 @@ the first answer again and changes nothing.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from scheduler.check import Kpis, check
+from scheduler.check import CheckReport, Kpis, check
 from scheduler.domain import InputError, Order, RepairPolicy, Scenario, Schedule
 from scheduler.domain.events import (
     CycleTimeObserved,
@@ -41,7 +42,7 @@ from scheduler.problem import (
 from scheduler.problem.freeze import Situation, duration_factor, freeze, scaled_duration
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
-from scheduler.solver import SolverConfig, solve
+from scheduler.solver import SolverConfig, StopToken, solve
 
 Position = tuple[str, int, int]
 """(machine id, start, end)"""
@@ -122,37 +123,28 @@ class LivePlan:
         return cls(scenario, rows_of(schedule), policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
 
     def timetable(self, problem: ProblemData) -> Timetable:
-        rows = [self.plan[op_id] for op_id in problem.op_ids]
-        return Timetable(
-            tuple(problem.machine_index[m] for m, _, _ in rows),
-            tuple(s for _, s, _ in rows),
-            tuple(e for _, _, e in rows),
-        )
+        return self._timetable_of(problem, self.plan)
 
     def schedule(self) -> Schedule:
         return schedule_from_timetable(self._problem, self.timetable(self._problem))
 
     # ------------------------------------------------------------------ events
 
-    def apply(self, event: Event, began: float | None = None) -> RepairResult:
-        """Apply one event and repair. Invalid events raise InputError and change nothing."""
+    def apply(
+        self,
+        event: Event,
+        began: float | None = None,
+        budget_ms: int | None = None,
+        stop: StopToken | None = None,
+    ) -> RepairResult:
+        """Apply one event and repair within ``budget_ms`` (default: the policy's), counted
+        from ``began`` (``time.perf_counter()``); ``stop`` ends CP-SAT early. Invalid events
+        raise InputError and change nothing."""
         began = time.perf_counter() if began is None else began
         key = (event.source, event.event_id)
         if key in self.answered:
             return self.answered[key]
-        self._validate(event)
-        self.now = max(self.now, event.time)
-        self._freeze_started()
-        seeds, unchanged = self._absorb(event)
-        situation = Situation(
-            now=self.now,
-            fixed=dict(self.facts),
-            downtime=tuple((d.machine, d.start, d.end) for d in self.downtimes.values()),
-            factors=dict(self.factors),
-            machine_factors=dict(self.machine_factors),
-        )
-        problem = freeze(self._problem, situation)
-        reference = reference_of(problem, self.plan)
+        problem, reference, seeds, unchanged = self._advance(event)
         assert self.kpis is not None
         if unchanged:
             plan = self.timetable(problem)
@@ -162,25 +154,103 @@ class LivePlan:
                                    self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
             result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
         else:
+            config = repair_config(self.policy, self.seed)
+            if budget_ms is not None:
+                config = replace(config, budget_ms=budget_ms)
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
-            outcome = repair(problem, reference, self.kpis, repair_config(self.policy, self.seed),
-                             event.event_id, seed_idx, began)  # fmt: skip
-            self.plan = {
-                problem.op_ids[i]: (
-                    problem.machine_ids[outcome.plan.machine[i]],
-                    outcome.plan.start[i],
-                    outcome.plan.end[i],
-                )
-                for i in range(problem.num_ops)
-            }
-            self.kpis = outcome.report.kpis
-            self.version += 1
+            outcome = repair(problem, reference, self.kpis, config, event.event_id, seed_idx, began, stop)
+            self._adopt(problem, outcome.plan)
             result = RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                                   problem, outcome.plan)  # fmt: skip
         self.answered[key] = result
         return result
 
+    def replay(self, event: Event, plan: dict[str, Position] | None) -> None:
+        """Take a logged event again with the plan it produced then (None: it changed
+        nothing), without repairing: how a restarted server gets back to where it was."""
+        problem, _, _, _ = self._advance(event)
+        if plan is not None:
+            self._adopt(problem, self._timetable_of(problem, plan))
+
+    def retune(self, kanban: dict[str, int], event_id: str, budget_ms: int | None = None) -> RepairResult:
+        """Change kanban caps (buffer id ``UP->DOWN`` -> cap) and repair everything not yet
+        started at the current "now" (a what-if on a fork)."""
+        known = {b.id: b for b in self.scenario.plant.buffers}
+        for k, buffer_id in enumerate(kanban):
+            if buffer_id not in known:
+                raise InputError.single(f"kanban_caps[{k}].buffer", f"unknown buffer {buffer_id!r}")
+        buffers = [b.model_copy(update={"kanban": kanban.get(b.id, b.kanban)}) for b in self.scenario.plant.buffers]
+        self.scenario = self.scenario.model_copy(
+            update={"plant": self.scenario.plant.model_copy(update={"buffers": buffers})}
+        )
+        self._problem = compile_problem(self.scenario)
+        problem = freeze(self._problem, self._situation())
+        reference = reference_of(problem, self.plan)
+        config = repair_config(self.policy, self.seed)
+        if budget_ms is not None:
+            config = replace(config, budget_ms=budget_ms)
+        assert self.kpis is not None
+        seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
+        outcome = repair(problem, reference, self.kpis, config, event_id, seeds)
+        self._adopt(problem, outcome.plan)
+        return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
+                            problem, outcome.plan)  # fmt: skip
+
+    def check(self) -> CheckReport:
+        """The checker's verdict on the current plan in the current situation."""
+        problem = freeze(self._problem, self._situation())
+        return check(problem, self.timetable(problem))
+
+    def fork(self) -> LivePlan:
+        """An independent copy (a what-if): nothing done to it reaches this plan."""
+        twin = copy.copy(self)
+        twin.plan, twin.facts, twin.interrupted = dict(self.plan), dict(self.facts), dict(self.interrupted)
+        twin.downtimes = {k: replace(d) for k, d in self.downtimes.items()}
+        twin.factors, twin.machine_factors, twin.answered = dict(self.factors), dict(self.machine_factors), {}
+        return twin
+
+    def _advance(self, event: Event) -> tuple[ProblemData, list[tuple[int, int] | None], set[str], str]:
+        """Validate ``event``, move now, freeze and absorb it: (the problem at now, the
+        current plan per op, the operations it disturbs, why nothing needs repair or "")."""
+        self._validate(event)
+        self.now = max(self.now, event.time)
+        self._freeze_started()
+        seeds, unchanged = self._absorb(event)
+        problem = freeze(self._problem, self._situation())
+        return problem, reference_of(problem, self.plan), seeds, unchanged
+
+    def _situation(self) -> Situation:
+        return Situation(
+            now=self.now,
+            fixed=dict(self.facts),
+            downtime=tuple((d.machine, d.start, d.end) for d in self.downtimes.values()),
+            factors=dict(self.factors),
+            machine_factors=dict(self.machine_factors),
+        )
+
+    def _adopt(self, problem: ProblemData, plan: Timetable) -> None:
+        self.plan = {
+            problem.op_ids[i]: (problem.machine_ids[plan.machine[i]], plan.start[i], plan.end[i])
+            for i in range(problem.num_ops)
+        }
+        self.kpis = check(problem, plan).kpis
+        self.version += 1
+
+    @staticmethod
+    def _timetable_of(problem: ProblemData, plan: dict[str, Position]) -> Timetable:
+        rows = [plan[op_id] for op_id in problem.op_ids]
+        return Timetable(
+            tuple(problem.machine_index[m] for m, _, _ in rows),
+            tuple(s for _, s, _ in rows),
+            tuple(e for _, _, e in rows),
+        )
+
     def _validate(self, event: Event) -> None:
+        horizon = max((end for _, _, end in self.plan.values()), default=0)
+        if event.time > 2 * horizon + self.policy.default_downtime:
+            raise InputError.single(
+                "event.time", f"time {event.time} is far in the future (the plan ends at {horizon})"
+            )
         try:
             self.scenario.check_event(event)
         except PydanticCustomError as error:

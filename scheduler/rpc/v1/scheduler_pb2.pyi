@@ -549,7 +549,7 @@ class StabilityDiff(_message.Message):
     total_abs_shift: _builtins.int
     machine_reassignments: _builtins.int
     makespan_delta: _builtins.int
-    weighted_tardiness_delta: _builtins.float
+    weighted_tardiness_delta: _builtins.int
     def __init__(
         self,
         *,
@@ -557,7 +557,7 @@ class StabilityDiff(_message.Message):
         total_abs_shift: _builtins.int = ...,
         machine_reassignments: _builtins.int = ...,
         makespan_delta: _builtins.int = ...,
-        weighted_tardiness_delta: _builtins.float = ...,
+        weighted_tardiness_delta: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -662,21 +662,34 @@ class Kpis(_message.Message):
     WEIGHTED_TARDINESS_FIELD_NUMBER: _builtins.int
     BOTTLENECK_IDLE_FIELD_NUMBER: _builtins.int
     OBJECTIVE_FIELD_NUMBER: _builtins.int
+    LATE_ORDERS_FIELD_NUMBER: _builtins.int
+    MEAN_LEAD_TIME_FIELD_NUMBER: _builtins.int
+    PEAK_CONWIP_FIELD_NUMBER: _builtins.int
+    BOTTLENECK_UTILISATION_FIELD_NUMBER: _builtins.int
     makespan: _builtins.int
-    weighted_tardiness: _builtins.float
+    weighted_tardiness: _builtins.int
     bottleneck_idle: _builtins.int
     objective: _builtins.int
+    """The policy's weighted objective."""
+    late_orders: _builtins.int
+    mean_lead_time: _builtins.float
+    peak_conwip: _builtins.int
+    bottleneck_utilisation: _builtins.float
     def __init__(
         self,
         *,
         makespan: _builtins.int = ...,
-        weighted_tardiness: _builtins.float = ...,
+        weighted_tardiness: _builtins.int = ...,
         bottleneck_idle: _builtins.int = ...,
         objective: _builtins.int = ...,
+        late_orders: _builtins.int = ...,
+        mean_lead_time: _builtins.float = ...,
+        peak_conwip: _builtins.int = ...,
+        bottleneck_utilisation: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle", b"bottleneck_idle", "makespan", b"makespan", "objective", b"objective", "weighted_tardiness", b"weighted_tardiness"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle", b"bottleneck_idle", "bottleneck_utilisation", b"bottleneck_utilisation", "late_orders", b"late_orders", "makespan", b"makespan", "mean_lead_time", b"mean_lead_time", "objective", b"objective", "peak_conwip", b"peak_conwip", "weighted_tardiness", b"weighted_tardiness"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -692,8 +705,12 @@ class Receipt(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     BUDGET_MS_FIELD_NUMBER: _builtins.int
-    BEFORE_FIELD_NUMBER: _builtins.int
-    AFTER_FIELD_NUMBER: _builtins.int
+    MAKESPAN_BEFORE_FIELD_NUMBER: _builtins.int
+    MAKESPAN_AFTER_FIELD_NUMBER: _builtins.int
+    WEIGHTED_TARDINESS_BEFORE_FIELD_NUMBER: _builtins.int
+    WEIGHTED_TARDINESS_AFTER_FIELD_NUMBER: _builtins.int
+    BOTTLENECK_IDLE_BEFORE_FIELD_NUMBER: _builtins.int
+    BOTTLENECK_IDLE_AFTER_FIELD_NUMBER: _builtins.int
     MOVED_OPERATIONS_FIELD_NUMBER: _builtins.int
     TOTAL_ABS_SHIFT_FIELD_NUMBER: _builtins.int
     MACHINE_REASSIGNMENTS_FIELD_NUMBER: _builtins.int
@@ -705,17 +722,21 @@ class Receipt(_message.Message):
     solver_status: _builtins.str
     """optimal, feasible, infeasible, no_solution or not_run."""
     reason: _builtins.str
+    """Why tier 0 answered, or why nothing was repaired."""
     latency_ms: _builtins.float
     budget_ms: _builtins.int
+    makespan_before: _builtins.int
+    makespan_after: _builtins.int
+    weighted_tardiness_before: _builtins.int
+    weighted_tardiness_after: _builtins.int
+    bottleneck_idle_before: _builtins.int
+    bottleneck_idle_after: _builtins.int
     moved_operations: _builtins.int
     total_abs_shift: _builtins.int
     machine_reassignments: _builtins.int
     neighbourhood: _builtins.int
+    """Operations CP-SAT was free to move."""
     valid: _builtins.bool
-    @_builtins.property
-    def before(self) -> Global___Kpis: ...
-    @_builtins.property
-    def after(self) -> Global___Kpis: ...
     @_builtins.property
     def violations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -727,8 +748,12 @@ class Receipt(_message.Message):
         reason: _builtins.str = ...,
         latency_ms: _builtins.float = ...,
         budget_ms: _builtins.int = ...,
-        before: Global___Kpis | None = ...,
-        after: Global___Kpis | None = ...,
+        makespan_before: _builtins.int = ...,
+        makespan_after: _builtins.int = ...,
+        weighted_tardiness_before: _builtins.int = ...,
+        weighted_tardiness_after: _builtins.int = ...,
+        bottleneck_idle_before: _builtins.int = ...,
+        bottleneck_idle_after: _builtins.int = ...,
         moved_operations: _builtins.int = ...,
         total_abs_shift: _builtins.int = ...,
         machine_reassignments: _builtins.int = ...,
@@ -736,9 +761,9 @@ class Receipt(_message.Message):
         valid: _builtins.bool = ...,
         violations: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "budget_ms", b"budget_ms", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle_after", b"bottleneck_idle_after", "bottleneck_idle_before", b"bottleneck_idle_before", "budget_ms", b"budget_ms", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "makespan_after", b"makespan_after", "makespan_before", b"makespan_before", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations", "weighted_tardiness_after", b"weighted_tardiness_after", "weighted_tardiness_before", b"weighted_tardiness_before"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

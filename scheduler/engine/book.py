@@ -1,0 +1,326 @@
+"""The plan book: every live plan of a server, durable through a store.
+
+Each plan is a :class:`LivePlan` plus its versions and the acknowledgement of every event
+it took. An event is acknowledged only once its record (the event and the plan it made)
+is committed to the store; on start the book replays each plan's log with the recorded
+plans, without solving, and reaches the same versions and schedules. Calls on one plan
+are serialised by its lock; calls on different plans run in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import TypeAdapter
+
+from scheduler.check import Kpis
+from scheduler.domain import InputError, Scenario
+from scheduler.domain.events import Event
+from scheduler.domain.files import parse_scenario
+from scheduler.engine.live import LivePlan, Position
+from scheduler.problem import compile_problem, reference_of
+from scheduler.repair import Change, Receipt, change
+from scheduler.solver import StopToken
+from scheduler.store import EventRecord, PlanRecord, PlanStore
+
+_EVENT = TypeAdapter(Event)
+_PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_MIN_BUDGET_MS = 10
+
+
+class PlanNotFound(LookupError):
+    def __init__(self, plan_id: str, version: int | None = None) -> None:
+        self.plan_id, self.version = plan_id, version
+        super().__init__(f"no plan {plan_id!r}" + (f" version {version}" if version else ""))
+
+
+class StaleVersion(Exception):
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected, self.actual = expected, actual
+        super().__init__(f"expected version {expected}, the plan is at version {actual}")
+
+
+class EventRejected(Exception):
+    """Event ``index`` of a batch was invalid; the ones before it were taken (``acks``)."""
+
+    def __init__(self, index: int, error: InputError, acks: list[Ack]) -> None:
+        self.index, self.error, self.acks = index, error, acks
+        super().__init__(f"events[{index}]: {error.summary()}")
+
+
+@dataclass(frozen=True)
+class Version:
+    plan_id: str
+    version: int
+    now: int
+    plan: Mapping[str, Position]
+    kpis: Kpis
+    receipt: Receipt | None
+    """The repair that made it (None for version 1)."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    event_id: str
+    source: str
+    version: int
+    receipt: Receipt
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    plan_id: str
+    name: str
+    created: float
+    latest: Version
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    base: Version
+    plan: Version
+    receipts: list[Receipt]
+    diff: Change
+    makespan_delta: int
+    weighted_tardiness_delta: int
+
+
+@dataclass
+class _Entry:
+    record: PlanRecord
+    scenario: Scenario
+    live: LivePlan
+    versions: list[Version]
+    acks: dict[tuple[str, str], Ack] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+Listener = Callable[[Version], None]
+
+
+class PlanBook:
+    def __init__(self, store: PlanStore) -> None:
+        self.store = store
+        self._plans: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self._listeners: dict[str, list[Listener]] = {}
+        for record in store.plans():
+            self._plans[record.plan_id] = self._rebuild(record)
+
+    # ------------------------------------------------------------------ plans
+
+    def create(self, scenario: Scenario, plan_id: str = "") -> Version:
+        """Solve ``scenario`` (unless it has a baseline) into version 1 and store it."""
+        plan_id = plan_id or uuid.uuid4().hex[:12]
+        if not _PLAN_ID.match(plan_id):
+            raise InputError.single("plan_id", f"{plan_id!r} is not a plan id (letters, digits, '.', '_', '-')")
+        with self._lock:
+            if plan_id in self._plans:
+                raise InputError.single("plan_id", f"plan {plan_id!r} already exists")
+        live = LivePlan.create(scenario)
+        stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
+        record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
+        entry = _Entry(record, stored, live, [self._version(plan_id, live, None)])
+        with self._lock:
+            if plan_id in self._plans:
+                raise InputError.single("plan_id", f"plan {plan_id!r} already exists")
+            self.store.add_plan(record)
+            self._plans[plan_id] = entry
+        return entry.versions[0]
+
+    def get(self, plan_id: str, version: int = 0) -> Version:
+        versions = self._entry(plan_id).versions
+        if version == 0:
+            return versions[-1]
+        if not 1 <= version <= len(versions):
+            raise PlanNotFound(plan_id, version)
+        return versions[version - 1]
+
+    def since(self, plan_id: str, version: int) -> list[Version]:
+        """The versions from ``version`` on (0: the latest only)."""
+        versions = self._entry(plan_id).versions
+        return versions[-1:] if version == 0 else versions[max(1, version) - 1 :]
+
+    def summaries(self) -> list[Summary]:
+        with self._lock:
+            entries = list(self._plans.items())
+        return [Summary(pid, e.scenario.name, e.record.created, e.versions[-1]) for pid, e in entries]
+
+    def delete(self, plan_id: str) -> None:
+        with self._lock:
+            if self._plans.pop(plan_id, None) is None:
+                raise PlanNotFound(plan_id)
+            self.store.delete_plan(plan_id)
+
+    def time_base(self, plan_id: str) -> Scenario:
+        """The scenario a plan's times are read against (its start and unit)."""
+        return self._entry(plan_id).scenario
+
+    # ------------------------------------------------------------------ events
+
+    def report(
+        self,
+        plan_id: str,
+        events: Sequence[Event],
+        expected_version: int | None = None,
+        budget_ms: int | None = None,
+        deadline: float | None = None,
+        stop: StopToken | None = None,
+    ) -> tuple[list[Ack], Version]:
+        """Apply ``events`` in order; each is committed before the next is taken.
+
+        ``budget_ms`` caps each repair (default the policy's); ``deadline``
+        (``time.perf_counter()`` based) shares what is left of the call among the events
+        still to come. A duplicate gets its original acknowledgement and no second effect."""
+        entry = self._entry(plan_id)
+        with entry.lock:
+            if expected_version is not None and expected_version != entry.live.version:
+                raise StaleVersion(expected_version, entry.live.version)
+            acks: list[Ack] = []
+            for k, event in enumerate(events):
+                key = (event.source, event.event_id)
+                if (first := entry.acks.get(key)) is not None:
+                    acks.append(Ack(first.event_id, first.source, first.version, first.receipt, duplicate=True))
+                    continue
+                began = time.perf_counter()
+                budget = budget_ms or entry.live.policy.budget_ms
+                if deadline is not None:
+                    share = (deadline - began) * 1000 / (len(events) - k)
+                    budget = max(_MIN_BUDGET_MS, min(budget, int(share)))
+                try:
+                    result = entry.live.apply(event, began, budget, stop)
+                except InputError as error:
+                    raise EventRejected(k, error, acks) from None
+                changed = result.version != entry.versions[-1].version
+                record = EventRecord(
+                    plan_id=plan_id,
+                    position=len(entry.acks) + 1,
+                    source=event.source,
+                    event_id=event.event_id,
+                    event=event.model_dump_json(),
+                    version=result.version,
+                    plan=json.dumps(entry.live.plan) if changed else None,
+                    receipt=json.dumps(result.receipt.as_dict()),
+                )
+                try:
+                    self.store.append(record)
+                except BaseException:  # memory is ahead of the log: take the log's word
+                    with self._lock:
+                        self._plans[plan_id] = self._rebuild(entry.record)
+                    raise
+                ack = Ack(event.event_id, event.source, result.version, result.receipt)
+                entry.acks[key] = ack
+                acks.append(ack)
+                if changed:
+                    entry.versions.append(self._version(plan_id, entry.live, result.receipt))
+                    self._notify(entry.versions[-1])
+            return acks, entry.versions[-1]
+
+    def evaluate(
+        self,
+        plan_id: str,
+        version: int,
+        events: Sequence[Event],
+        kanban: Mapping[str, int],
+        budget_ms: int | None = None,
+    ) -> WhatIf:
+        """A what-if on a fork of ``version`` (0: latest): new kanban caps, then ``events``.
+        Nothing live changes; the fork is compared with the plan it was made from."""
+        entry = self._entry(plan_id)
+        with entry.lock:
+            base = self.get(plan_id, version)
+            fork = entry.live.fork() if base.version == entry.live.version else self._replayed(entry, base.version)
+        receipts = []
+        if kanban:
+            receipts.append(fork.retune(dict(kanban), "what-if-kanban", budget_ms).receipt)
+        for k, event in enumerate(events):
+            try:
+                receipts.append(fork.apply(event, budget_ms=budget_ms).receipt)
+            except InputError as error:
+                raise EventRejected(k, error, []) from None
+        problem = compile_problem(fork.scenario)
+        plan = fork.timetable(problem)
+        moves = change(problem, reference_of(problem, base.plan), plan)
+        after = self._version(plan_id, fork, receipts[-1] if receipts else None)
+        after = Version(plan_id, base.version, after.now, after.plan, after.kpis, after.receipt)
+        return WhatIf(
+            base,
+            after,
+            receipts,
+            moves,
+            after.kpis.makespan - base.kpis.makespan,
+            after.kpis.total_weighted_tardiness - base.kpis.total_weighted_tardiness,
+        )
+
+    # ------------------------------------------------------------------ watchers
+
+    def subscribe(self, plan_id: str, listener: Listener) -> None:
+        self._entry(plan_id)
+        with self._lock:
+            self._listeners.setdefault(plan_id, []).append(listener)
+
+    def unsubscribe(self, plan_id: str, listener: Listener) -> None:
+        with self._lock:
+            listeners = self._listeners.get(plan_id, [])
+            if listener in listeners:
+                listeners.remove(listener)
+
+    def _notify(self, version: Version) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(version.plan_id, []))
+        for listener in listeners:
+            listener(version)
+
+    # ------------------------------------------------------------------ internals
+
+    def _entry(self, plan_id: str) -> _Entry:
+        with self._lock:
+            entry = self._plans.get(plan_id)
+        if entry is None:
+            raise PlanNotFound(plan_id)
+        return entry
+
+    def _rebuild(self, record: PlanRecord) -> _Entry:
+        """A plan back from its record and log: the logged plans, no solving."""
+        scenario = parse_scenario(json.loads(record.scenario))
+        live = LivePlan.create(scenario)
+        entry = _Entry(record, scenario, live, [self._version(record.plan_id, live, None)])
+        for logged in self.store.log(record.plan_id):
+            event = _EVENT.validate_json(logged.event)
+            live.replay(event, _rows(logged.plan) if logged.plan is not None else None)
+            receipt = _receipt(logged.receipt)
+            entry.acks[(logged.source, logged.event_id)] = Ack(logged.event_id, logged.source, logged.version, receipt)
+            if logged.plan is not None:
+                entry.versions.append(self._version(record.plan_id, live, receipt))
+        return entry
+
+    def _replayed(self, entry: _Entry, version: int) -> LivePlan:
+        """A fresh live plan at an older ``version``, replayed from the log."""
+        live = LivePlan.create(entry.scenario)
+        for logged in self.store.log(entry.record.plan_id):
+            if logged.version > version:
+                break
+            live.replay(_EVENT.validate_json(logged.event), _rows(logged.plan) if logged.plan is not None else None)
+        return live
+
+    @staticmethod
+    def _version(plan_id: str, live: LivePlan, receipt: Receipt | None) -> Version:
+        assert live.kpis is not None
+        return Version(plan_id, live.version, live.now, dict(live.plan), live.kpis, receipt)
+
+
+def _rows(text: str) -> dict[str, Position]:
+    return {op: (m, int(s), int(e)) for op, (m, s, e) in json.loads(text).items()}
+
+
+def _receipt(text: str) -> Receipt:
+    data = json.loads(text)
+    data["violations"] = tuple(data["violations"])
+    return Receipt(**data)

@@ -1,0 +1,1 @@
+"""The gRPC service: grpc.aio server, servicer, proto <-> domain conversion, interceptors."""

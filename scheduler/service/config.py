@@ -1,0 +1,86 @@
+"""Server configuration: defaults, then an optional TOML file, then LEAN_SCHEDULER_*
+environment variables, then command-line flags (each overrides the one before)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from scheduler.domain import InputError
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    addr: str = "127.0.0.1:50051"
+    """Where to listen; loopback by default. Port 0 picks a free port."""
+    data_dir: Path | None = None
+    """None: $LEAN_SCHEDULER_DATA_DIR, else $XDG_DATA_HOME/lean-scheduler, else
+    ~/.local/share/lean-scheduler (created when missing)."""
+    max_solves: int = 2
+    """Solves (repairs, plan creations, what-ifs) at once; more are refused with
+    RESOURCE_EXHAUSTED at once. Two suits the 2-core machine: CP-SAT uses the cores."""
+    deadline_margin_ms: int = 30
+    """Kept back from a call's deadline for converting, storing and sending the answer."""
+    max_message_mb: int = 64
+    grace_s: float = 10.0
+    """On SIGTERM: how long in-flight calls may take before they are cancelled."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
+    """With it, clients must present a certificate it signed (mutual TLS)."""
+    token_file: Path | None = None
+    """With it, every call but health checks needs ``authorization: Bearer <token>``."""
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self.max_message_mb * 1024 * 1024
+
+
+_PATHS = {"data_dir", "tls_cert", "tls_key", "client_ca", "token_file"}
+
+
+def load_config(file: Path | None = None, env: dict[str, str] | None = None, **flags: Any) -> ServerConfig:
+    """Defaults < TOML file < environment (``LEAN_SCHEDULER_ADDR`` ...) < flags (None = unset)."""
+    config = ServerConfig()
+    names = {f.name for f in fields(ServerConfig)}
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if file is not None:
+        try:
+            table = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise InputError.single(str(file), f"cannot read the configuration: {error}") from None
+        layers.append((str(file), table.get("server", table)))
+    env = dict(os.environ) if env is None else env
+    prefix = "LEAN_SCHEDULER_"
+    layers.append(("environment", {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}))
+    layers.append(("flags", {k: v for k, v in flags.items() if v is not None}))
+    for origin, values in layers:
+        for key, value in values.items():
+            if key not in names:
+                if origin != "environment":
+                    raise InputError.single(f"{origin}: {key}", "is not a known setting")
+                continue
+            config = replace(config, **{key: _typed(origin, key, value)})
+    return config
+
+
+def _typed(origin: str, key: str, value: Any) -> Any:
+    default = getattr(ServerConfig(), key)
+    try:
+        if key in _PATHS:
+            return Path(value)
+        if isinstance(default, bool):
+            return str(value).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            number = int(value)
+            if number < 0 or (key == "max_solves" and number < 1):
+                raise ValueError
+            return number
+        if isinstance(default, float):
+            return float(value)
+    except (TypeError, ValueError):
+        raise InputError.single(f"{origin}: {key}", f"invalid value {value!r}") from None
+    return str(value)

@@ -1,0 +1,299 @@
+"""Protobuf <-> domain. The only module that imports ``scheduler.rpc``.
+
+Incoming messages become plain data validated by the domain's own pydantic models, so
+the wire and the files obey one set of rules; every problem is reported with the path of
+the *proto* field (``events[2].downtime_started.machine``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import TypeAdapter, ValidationError
+
+from scheduler.check import Kpis
+from scheduler.domain import InputError, Scenario
+from scheduler.domain.errors import FieldProblem, field_problems
+from scheduler.domain.events import Event
+from scheduler.domain.files import parse_scenario
+from scheduler.domain.timebase import TimeBase, TimeUnit, use_timebase
+from scheduler.engine import Ack, Summary, Version, WhatIf
+from scheduler.repair import Receipt
+from scheduler.rpc.v1 import scheduler_pb2 as pb
+from scheduler.rpc.v1 import scheduler_pb2_grpc as pb_grpc
+
+_EVENT = TypeAdapter(Event)
+_ENVELOPE = {"event_id", "source", "sequence"}
+_UNITS = {
+    TimeUnit.TICK: pb.TIME_UNIT_TICK,
+    TimeUnit.SECOND: pb.TIME_UNIT_SECOND,
+    TimeUnit.MINUTE: pb.TIME_UNIT_MINUTE,
+    TimeUnit.HOUR: pb.TIME_UNIT_HOUR,
+}
+_TIERS = {
+    "none": pb.REPAIR_TIER_NONE,
+    "right_shift": pb.REPAIR_TIER_RIGHT_SHIFT,
+    "gap_repair": pb.REPAIR_TIER_GAP_REPAIR,
+    "cp_sat": pb.REPAIR_TIER_CP_SAT,
+}
+TIER_NAMES = {v: k for k, v in _TIERS.items()}
+__all__ = [  # with the generated modules, for the servicer, the server and clients
+    "TIER_NAMES",
+    "ack_message",
+    "event_message",
+    "events_from",
+    "kanban_caps",
+    "kpis_message",
+    "pb",
+    "pb_grpc",
+    "receipt_message",
+    "scenario_from",
+    "summary_message",
+    "version_message",
+    "what_if_message",
+    "wire_path",
+]
+
+
+# ---------------------------------------------------------------------- in
+
+
+def scenario_from(document: pb.ScenarioDocument, field: str = "scenario") -> Scenario:
+    """A validated scenario from a document (JSON or YAML; unspecified: JSON, else YAML)."""
+    where = f"{field}.content"
+    try:
+        text = document.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError.single(where, "is not UTF-8 text") from None
+    if not text.strip():
+        raise InputError.single(where, "is empty: send a scenario document")
+    try:
+        data = yaml.safe_load(text) if document.format == pb.DOCUMENT_FORMAT_YAML else _json_or_yaml(text, document)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise InputError.single(where, f"cannot parse: {str(error).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise InputError.single(where, f"a scenario must be a mapping, got {type(data).__name__}")
+    try:
+        return parse_scenario(data)
+    except InputError as error:
+        raise InputError([FieldProblem(f"{where}.{p.field}", p.message) for p in error.problems]) from None
+
+
+def _json_or_yaml(text: str, document: pb.ScenarioDocument) -> Any:
+    if document.format == pb.DOCUMENT_FORMAT_JSON:
+        return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return yaml.safe_load(text)
+
+
+def events_from(messages: Sequence[pb.Event], scenario: Scenario, field: str = "events") -> list[Event]:
+    """Validated domain events; every problem of every event, each at its proto path."""
+    base = TimeBase(scenario.time_unit, scenario.start)
+    events, problems = [], []
+    for k, message in enumerate(messages):
+        where = f"{field}[{k}]"
+        try:
+            data = _event_data(message, where)
+            with use_timebase(base):
+                events.append(_EVENT.validate_python(data))
+        except InputError as error:
+            problems += error.problems
+        except ValidationError as error:
+            problems += [FieldProblem(wire_path(message, p.field, where), p.message) for p in field_problems(error)]
+    if problems:
+        raise InputError(problems)
+    return events
+
+
+def wire_path(message: pb.Event, domain_path: str, where: str) -> str:
+    """The proto field behind a domain path (``machine`` -> ``downtime_started.machine``)."""
+    path = domain_path.removeprefix("event.").removeprefix("event")
+    head, _, rest = path.partition(".")
+    name, bracket, index = head.partition("[")
+    payload = message.WhichOneof("payload") or "payload"
+    if name in _ENVELOPE:
+        wire = name
+    elif name == "time":
+        wire = message.WhichOneof("time") or "occur_time"
+    elif name == "type":
+        wire = "payload"
+    else:
+        body = getattr(message, payload) if payload != "payload" else None
+        if name == "expected_end" and body is not None:
+            name = body.WhichOneof("expected" if payload == "downtime_started" else "expected_end") or name
+        elif name == "order":
+            name = "order_json"
+        wire = f"{payload}.{name}"
+    wire += bracket + index
+    return f"{where}.{wire}" + (f".{rest}" if rest else "")
+
+
+def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"event_id": message.event_id, "source": message.source or "mes"}
+    if message.HasField("sequence"):
+        data["sequence"] = message.sequence
+    which = message.WhichOneof("time")
+    if which is None:
+        raise InputError.single(f"{where}.occur_time", "is required (occur_time or occur_tick)")
+    data["time"] = _iso(message.occur_time) if which == "occur_time" else message.occur_tick
+    payload = message.WhichOneof("payload")
+    if payload is None:
+        raise InputError.single(f"{where}.payload", "give one payload (downtime_started, operation_completed, ...)")
+    data["type"] = payload
+    body = getattr(message, payload)
+    if payload == "order_added":
+        try:
+            data["order"] = json.loads(body.order_json)
+        except json.JSONDecodeError as error:
+            raise InputError.single(f"{where}.order_added.order_json", f"invalid JSON: {error.msg}") from None
+        return data
+    for descriptor, value in body.ListFields():
+        data[_domain_name(descriptor.name)] = _iso(value) if isinstance(value, Timestamp) else value
+    return data
+
+
+def _domain_name(name: str) -> str:
+    return "expected_end" if name in ("expected_end_time", "expected_end_tick") else name
+
+
+def _iso(stamp: Timestamp) -> str:
+    return stamp.ToDatetime(tzinfo=UTC).isoformat()
+
+
+# ---------------------------------------------------------------------- out
+
+
+def event_message(event: Event) -> pb.Event:
+    """A domain event (times in ticks) as a message, for clients and the MES simulator."""
+    data = event.model_dump(exclude_none=True)
+    message = pb.Event(event_id=data.pop("event_id"), source=data.pop("source"), occur_tick=data.pop("time"))
+    if "sequence" in data:
+        message.sequence = data.pop("sequence")
+    payload = data.pop("type")
+    body = getattr(message, payload)
+    if payload == "order_added":
+        body.order_json = json.dumps(data["order"])
+    else:
+        if payload in ("downtime_started", "downtime_updated") and "expected_end" in data:
+            data["expected_end_tick"] = data.pop("expected_end")
+        body.SetInParent()
+        for name, value in data.items():
+            if value != "" or name != "reason":
+                setattr(body, name, value)
+    return message
+
+
+def version_message(version: Version, scenario: Scenario) -> pb.PlanVersion:
+    """A plan version with its schedule as packed columns."""
+    machines = sorted({m for m, _, _ in version.plan.values()})
+    index = {m: k for k, m in enumerate(machines)}
+    ops = list(version.plan)
+    rows = [version.plan[op] for op in ops]
+    message = pb.PlanVersion(
+        plan_id=version.plan_id,
+        version=version.version,
+        time_unit=_UNITS[scenario.time_unit],
+        now_tick=version.now,
+        schedule=pb.Schedule(
+            operation_ids=ops,
+            machine_ids=machines,
+            machine_indexes=[index[m] for m, _, _ in rows],
+            start_ticks=[s for _, s, _ in rows],
+            end_ticks=[e for _, _, e in rows],
+        ),
+        kpis=kpis_message(version.kpis),
+    )
+    if scenario.start is not None:
+        message.origin.FromDatetime(scenario.start)
+    if version.receipt is not None:
+        message.receipt.CopyFrom(receipt_message(version.receipt))
+    return message
+
+
+def kpis_message(kpis: Kpis) -> pb.Kpis:
+    return pb.Kpis(
+        makespan=kpis.makespan,
+        weighted_tardiness=kpis.total_weighted_tardiness,
+        bottleneck_idle=kpis.bottleneck_idle,
+        objective=kpis.objective,
+        late_orders=kpis.late_orders,
+        mean_lead_time=kpis.mean_lead_time,
+        peak_conwip=kpis.peak_conwip,
+        bottleneck_utilisation=kpis.bottleneck_utilisation,
+    )
+
+
+def receipt_message(receipt: Receipt) -> pb.Receipt:
+    r = receipt
+    return pb.Receipt(
+        event_id=r.event_id,
+        tier=_TIERS[r.tier],
+        solver_status=r.solver_status,
+        reason=r.reason,
+        latency_ms=r.latency_ms,
+        budget_ms=r.budget_ms,
+        makespan_before=r.makespan_before,
+        makespan_after=r.makespan_after,
+        weighted_tardiness_before=r.weighted_tardiness_before,
+        weighted_tardiness_after=r.weighted_tardiness_after,
+        bottleneck_idle_before=r.bottleneck_idle_before,
+        bottleneck_idle_after=r.bottleneck_idle_after,
+        moved_operations=r.moved_operations,
+        total_abs_shift=r.total_abs_shift,
+        machine_reassignments=r.machine_reassignments,
+        neighbourhood=r.neighbourhood,
+        valid=r.valid,
+        violations=list(r.violations),
+    )
+
+
+def ack_message(ack: Ack) -> pb.EventAck:
+    return pb.EventAck(
+        event_id=ack.event_id,
+        source=ack.source,
+        version=ack.version,
+        duplicate=ack.duplicate,
+        receipt=receipt_message(ack.receipt),
+    )
+
+
+def summary_message(summary: Summary) -> pb.PlanSummary:
+    message = pb.PlanSummary(
+        plan_id=summary.plan_id,
+        name=summary.name,
+        latest_version=summary.latest.version,
+        operations=len(summary.latest.plan),
+        makespan=summary.latest.kpis.makespan,
+    )
+    message.create_time.FromDatetime(datetime.fromtimestamp(summary.created, UTC))
+    return message
+
+
+def what_if_message(what_if: WhatIf, scenario: Scenario) -> pb.EvaluateScenarioResponse:
+    return pb.EvaluateScenarioResponse(
+        plan=version_message(what_if.plan, scenario),
+        receipts=[receipt_message(r) for r in what_if.receipts],
+        diff=pb.StabilityDiff(
+            moved_operations=what_if.diff.moved_operations,
+            total_abs_shift=what_if.diff.total_abs_shift,
+            machine_reassignments=what_if.diff.machine_reassignments,
+            makespan_delta=what_if.makespan_delta,
+            weighted_tardiness_delta=what_if.weighted_tardiness_delta,
+        ),
+    )
+
+
+def kanban_caps(caps: Sequence[pb.KanbanCap], field: str = "kanban_caps") -> Mapping[str, int]:
+    result: dict[str, int] = {}
+    for k, cap in enumerate(caps):
+        if cap.cap < 1:
+            raise InputError.single(f"{field}[{k}].cap", f"a kanban cap must be at least 1, got {cap.cap}")
+        result[cap.buffer] = cap.cap
+    return result

@@ -1,0 +1,111 @@
+"""The grpc.aio server: the SchedulerService, health checking and reflection, optional TLS
+and token authentication, admission control and graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from scheduler.domain import InputError
+from scheduler.engine import PlanBook
+from scheduler.service.auth import TokenInterceptor, read_token
+from scheduler.service.config import ServerConfig
+from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.servicer import SchedulerServicer
+from scheduler.store import SqliteStore, default_data_dir
+
+SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
+
+
+class Server:
+    """A running server: ``port`` is the bound port (useful with port 0)."""
+
+    def __init__(self, server: aio.Server, port: int, health: HealthServicer, book: PlanBook) -> None:
+        self.server, self.port, self.health, self.book = server, port, health, book
+
+    async def stop(self, grace: float | None) -> None:
+        """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        self.book.store.close()
+
+
+async def start_server(config: ServerConfig) -> Server:
+    """Open the store, rebuild the plans, bind and start. Raises InputError on bad settings."""
+    store = SqliteStore(config.data_dir or default_data_dir())
+    book = PlanBook(store)
+    interceptors = []
+    if config.token_file is not None:
+        token = read_token(_read(config.token_file, "token_file"))
+        if not token:
+            raise InputError.single("token_file", f"{config.token_file} holds no token")
+        interceptors.append(TokenInterceptor(token))
+    options = [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+    ]
+    server = aio.server(interceptors=interceptors, options=options)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms)
+    pb_grpc.add_SchedulerServiceServicer_to_server(servicer, server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
+    port = _bind(server, config)
+    await server.start()
+    for name in ("", SERVICE):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return Server(server, port, health, book)
+
+
+def _bind(server: aio.Server, config: ServerConfig) -> int:
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise InputError.single(
+            "tls_key" if config.tls_key is None else "tls_cert", "TLS needs both a certificate and a key"
+        )
+    if config.client_ca is not None and config.tls_cert is None:
+        raise InputError.single("client_ca", "mutual TLS needs the server's own --tls-cert and --tls-key")
+    try:
+        if config.tls_cert is not None and config.tls_key is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(_read(config.tls_key, "tls_key").encode(), _read(config.tls_cert, "tls_cert").encode())],
+                root_certificates=_read(config.client_ca, "client_ca").encode() if config.client_ca else None,
+                require_client_auth=config.client_ca is not None,
+            )
+            port = server.add_secure_port(config.addr, credentials)
+        else:
+            port = server.add_insecure_port(config.addr)
+    except RuntimeError as error:
+        raise InputError.single("addr", f"cannot listen on {config.addr!r}: {error}") from None
+    if port == 0:
+        raise InputError.single("addr", f"cannot listen on {config.addr!r}")
+    return port
+
+
+def _read(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError.single(field, f"cannot read {path}: {error.strerror}") from None
+
+
+async def serve(config: ServerConfig, ready: Callable[[Server], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start_server(config)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopped.set)
+    if ready is not None:
+        ready(running)
+    await stopped.wait()
+    print("shutting down: finishing calls in flight", file=sys.stderr, flush=True)
+    await running.stop(config.grace_s)

@@ -1,0 +1,100 @@
+"""A real server on loopback port 0 in a thread with its own event loop, real channels,
+a real SQLite file; and a checker for the plans the server sends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+
+import grpc
+
+from scheduler.check import CheckReport
+from scheduler.domain import Scenario, Schedule
+from scheduler.domain.events import Event
+from scheduler.domain.files import load_scenario
+from scheduler.domain.schedule import Assignment
+from scheduler.engine import LivePlan
+from scheduler.engine.live import Position
+from scheduler.service.config import ServerConfig
+from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.server import Server, start_server
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = DATA / "small_line.yaml"
+
+
+@contextlib.contextmanager
+def running(config: ServerConfig) -> Iterator[Server]:
+    loop = asyncio.new_event_loop()
+    started: Future[Server] = Future()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            started.set_result(loop.run_until_complete(start_server(config)))
+        except BaseException as error:
+            started.set_exception(error)
+            return
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    server = started.result(timeout=60)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(0), loop).result(timeout=60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=60)
+        loop.close()
+
+
+def config(data_dir: Path, **settings: object) -> ServerConfig:
+    return ServerConfig(addr="127.0.0.1:0", data_dir=data_dir, **settings)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def stub(server: Server) -> Iterator[pb_grpc.SchedulerServiceStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield pb_grpc.SchedulerServiceStub(channel)
+
+
+def document(path: Path = SMALL) -> pb.ScenarioDocument:
+    fmt = pb.DOCUMENT_FORMAT_JSON if path.suffix == ".json" else pb.DOCUMENT_FORMAT_YAML
+    return pb.ScenarioDocument(format=fmt, content=path.read_bytes())
+
+
+def rows(version: pb.PlanVersion) -> dict[str, Position]:
+    s = version.schedule
+    return {
+        op: (s.machine_ids[m], start, end)
+        for op, m, start, end in zip(s.operation_ids, s.machine_indexes, s.start_ticks, s.end_ticks, strict=True)
+    }
+
+
+class Replica:
+    """A local replay of what the server was told, to check every plan it sends."""
+
+    def __init__(self, scenario: Scenario, first: pb.PlanVersion) -> None:
+        self.live = LivePlan.create(scenario, schedule_of(rows(first)))
+        assert self.live.check().valid
+
+    def take(self, event: Event, version: pb.PlanVersion, changed: bool) -> CheckReport:
+        self.live.replay(event, rows(version) if changed else None)
+        report = self.live.check()
+        assert report.valid, report.violations
+        return report
+
+
+def schedule_of(plan: dict[str, Position]) -> Schedule:
+    return Schedule(assignments=[Assignment(operation_id=op, machine_id=m, start=s, end=e)
+                                 for op, (m, s, e) in plan.items()])  # fmt: skip
+
+
+def scenario(path: Path = SMALL) -> Scenario:
+    return load_scenario(path)
