@@ -21,14 +21,18 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make demo: solve the demo line, check the plan, then replay a shift of shop-floor events
+## make demo: start the gRPC service on a temporary data dir, replay the demo line's shift of
+## shop-floor events against it as the MES would (one row per event), write the before/after
+## Gantt, stop the service
 demo: install
 	@mkdir -p $(OUT)
-	$(BIN)/lean-scheduler solve scenarios/demo_line.yaml --time-limit 5 \
-		--out $(OUT)/demo_plan.json --gantt $(OUT)/demo_gantt.html
-	$(BIN)/lean-scheduler check scenarios/demo_line.yaml $(OUT)/demo_plan.json
-	$(BIN)/lean-scheduler repair scenarios/demo_line.yaml --plan $(OUT)/demo_plan.json \
-		--out $(OUT)/demo_repair.json --gantt $(OUT)/demo_repair.html
+	@data=$$(mktemp -d); \
+	$(BIN)/lean-scheduler serve --addr 127.0.0.1:0 --data-dir $$data --port-file $$data/port & server=$$!; \
+	trap 'kill -TERM $$server 2>/dev/null; wait $$server; rm -rf $$data' EXIT; \
+	for i in $$(seq 300); do [ -s $$data/port ] && break; sleep 0.1; done; \
+	$(BIN)/lean-scheduler mes-sim scenarios/demo_line.yaml --addr 127.0.0.1:$$(cat $$data/port) \
+		--out $(OUT)/demo_mes.json --gantt $(OUT)/demo_repair.html && \
+	echo "before/after Gantt: $(OUT)/demo_repair.html"
 
 ## make test: lint, type-check and run the test suite
 test: install-dev lint typecheck pytest

@@ -7,6 +7,7 @@ invalid plan under ``check``); 2 bad input (one line naming the field and value)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -15,7 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+import grpc
 import yaml
+from google.protobuf.json_format import MessageToDict
 
 from scheduler.check import CheckReport, check
 from scheduler.domain import REPAIR_PRESETS, InputError, Scenario
@@ -26,7 +29,22 @@ from scheduler.jssp import load_instance
 from scheduler.planfile import plan_document
 from scheduler.problem import compile_problem, timetable_from_schedule
 from scheduler.repair import Receipt
+from scheduler.service.auth import read_token
+from scheduler.service.client import (
+    Connection,
+    Row,
+    document_of,
+    header,
+    mes_sim,
+    replay_gantt,
+    row_line,
+    write_result,
+)
+from scheduler.service.config import load_config
+from scheduler.service.convert import event_message, pb, pb_grpc
+from scheduler.service.server import Server, serve
 from scheduler.solver import SolverConfig, solve
+from scheduler.store import default_data_dir
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +86,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="the JSON bundle (with --name) or a standard-format text file")
     p.add_argument("--name", help="instance name inside a JSON bundle (e.g. ft10)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="scenario file to write (.json or .yaml)")
+
+    p = commands.add_parser("serve", help="run the gRPC service (until SIGTERM or Ctrl-C)")
+    p.add_argument("--addr", help="host:port to listen on (default 127.0.0.1:50051; port 0 picks one)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="event log and plans (default ~/.local/share/...)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml", help="settings file ([server] table)")
+    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate (with --tls-key)")
+    p.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")
+    p.add_argument("--client-ca", type=Path, metavar="PEM", help="require client certificates signed by this CA")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="require 'authorization: Bearer <token>'")
+    p.add_argument("--max-solves", type=_positive(int), metavar="N", help="solves at once (default 2)")
+    p.add_argument("--port-file", type=Path, metavar="FILE", help="write the bound port here once listening")
+
+    p = commands.add_parser("client", help="talk to a running server (create, events, get, list, watch, delete)")
+    _connection_flags(p)
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = actions.add_parser("create", help="create a plan from a scenario file")
+    a.add_argument("scenario", type=Path)
+    a.add_argument("--plan-id", default="")
+    a = actions.add_parser("events", help="report a scenario's event script (or the events of --events FILE)")
+    a.add_argument("plan_id")
+    a.add_argument("scenario", type=Path, help="the plan's scenario (names and time base of the events)")
+    a.add_argument("--events", type=Path, metavar="FILE", help="events instead of the scenario's script")
+    a.add_argument("--budget-ms", type=_positive(int), metavar="N")
+    a = actions.add_parser("get", help="print a plan version as JSON")
+    a.add_argument("plan_id")
+    a.add_argument("--version", type=_non_negative, default=0, help="0: the latest")
+    actions.add_parser("list", help="list the plans")
+    a = actions.add_parser("watch", help="print each new plan version as it is made")
+    a.add_argument("plan_id")
+    a.add_argument("--from-version", type=_non_negative, default=0)
+    a = actions.add_parser("delete", help="delete a plan")
+    a.add_argument("plan_id")
+
+    p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
+    p.add_argument("scenario", type=Path)
+    _connection_flags(p)
+    p.add_argument("--speed", type=float, default=0.0, metavar="X",
+                   help="X times real time between events (default 0: as fast as answers come)")  # fmt: skip
+    p.add_argument("--events", type=Path, metavar="FILE", help="events instead of the scenario's script")
+    p.add_argument("--plan-id", default="")
+    p.add_argument("--budget-ms", type=_positive(int), metavar="N")
+    p.add_argument("--out", type=Path, metavar="RESULT.json")
+    p.add_argument("--gantt", type=Path, metavar="FILE.html", help="the plan before and after, checked")
     return parser
+
+
+def _connection_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--addr", default="127.0.0.1:50051", help="server host:port")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="send its token as a bearer token")
+    p.add_argument("--tls-ca", type=Path, metavar="PEM", help="use TLS, trusting this CA")
+    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", type=Path, metavar="PEM", help="client private key (mutual TLS)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,7 +293,126 @@ def _import_jssp(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"solve": _solve, "repair": _repair, "check": _check, "schema": _schema, "import-jssp": _import_jssp}
+def _serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, tls_cert=args.tls_cert,
+                         tls_key=args.tls_key, client_ca=args.client_ca, token_file=args.token_file,
+                         max_solves=args.max_solves)  # fmt: skip
+    _writable(args.port_file, "--port-file")
+
+    def ready(server: Server) -> None:
+        host = config.addr.rsplit(":", 1)[0]
+        data = config.data_dir or default_data_dir()
+        print(f"lean-scheduler: listening on {host}:{server.port} (data: {data})", flush=True)
+        if args.port_file:
+            _write(args.port_file, f"{server.port}\n", "--port-file")
+
+    asyncio.run(serve(config, ready))
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+
+    connection = _connection(args)
+    with connection.channel() as channel:
+        stub, meta = pb_grpc.SchedulerServiceStub(channel), connection.metadata
+        if args.action == "create":
+            created = stub.CreatePlan(pb.CreatePlanRequest(plan_id=args.plan_id, scenario=document_of(args.scenario)),
+                                      metadata=meta).plan  # fmt: skip
+            print(f"created plan {created.plan_id} version {created.version}, makespan {created.kpis.makespan}")
+        elif args.action == "events":
+            scenario = load_scenario(args.scenario)
+            events = load_events(args.events, scenario) if args.events else scenario.events
+            request = pb.ReportEventsRequest(plan_id=args.plan_id, events=[event_message(e) for e in events])
+            if args.budget_ms:
+                request.budget.FromMilliseconds(args.budget_ms)
+            answer = stub.ReportEvents(request, metadata=meta)
+            for ack in answer.acks:
+                print(f"{ack.event_id}: version {ack.version}{' (duplicate)' if ack.duplicate else ''}, "
+                      f"{ack.receipt.latency_ms:.0f} ms, makespan {ack.receipt.makespan_after}")  # fmt: skip
+        elif args.action == "get":
+            plan = stub.GetPlan(pb.GetPlanRequest(plan_id=args.plan_id, version=args.version), metadata=meta).plan
+            print(json.dumps(MessageToDict(plan, preserving_proto_field_name=True), indent=1))
+        elif args.action == "list":
+            for summary in stub.ListPlans(pb.ListPlansRequest(), metadata=meta).plans:
+                print(f"{summary.plan_id}  v{summary.latest_version}  {summary.operations} ops  "
+                      f"makespan {summary.makespan}  {summary.name}")  # fmt: skip
+        elif args.action == "watch":
+            watch = pb.WatchPlanRequest(plan_id=args.plan_id, from_version=args.from_version)
+            for item in stub.WatchPlan(watch, metadata=meta):
+                print(f"version {item.plan.version}: makespan {item.plan.kpis.makespan}", flush=True)
+        elif args.action == "delete":
+            stub.DeletePlan(pb.DeletePlanRequest(plan_id=args.plan_id), metadata=meta)
+            print(f"deleted plan {args.plan_id}")
+    return 0
+
+
+def _mes_sim(args: argparse.Namespace) -> int:
+    _writable(args.out, "--out")
+    _writable(args.gantt, "--gantt")
+    scenario = load_scenario(args.scenario)
+    events = load_events(args.events, scenario) if args.events else scenario.events
+    if not events:
+        raise InputError.single("events", "no events to send (the scenario has none; give --events FILE)")
+    rows: list[Row] = []
+    steps = []
+    first = last = None
+    print(f"{scenario.name}: creating the plan on {args.addr}, then {len(events)} event(s)", flush=True)
+    for plan, row in mes_sim(_connection(args), args.scenario, scenario, events, args.speed, args.plan_id,
+                             args.budget_ms):  # fmt: skip
+        if row is None:
+            first = plan
+            print(f"plan {plan.plan_id} version 1: makespan {plan.kpis.makespan}", flush=True)
+            print(header(), flush=True)
+            continue
+        steps.append((events[len(rows)], plan, row.version != (last or first).version))  # type: ignore[union-attr]
+        rows.append(row)
+        last = plan
+        print(row_line(row), flush=True)
+    assert first is not None and last is not None
+    if args.out:
+        write_result(args.out, last, rows)
+    if args.gantt:
+        _write(args.gantt, replay_gantt(scenario, first, steps), "--gantt")
+    return 0 if all(r.receipt.valid for r in rows) else 1
+
+
+def _connection(args: argparse.Namespace) -> Connection:
+    token = None
+    if args.token_file:
+        try:
+            token = read_token(args.token_file.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise InputError.single("--token-file", f"cannot read {args.token_file}: {error.strerror}") from None
+    return Connection(args.addr, token, args.tls_ca, args.tls_cert, args.tls_key)
+
+
+def _remote(handler: Any) -> Any:
+    """A command that calls a server: a failed call is one line, exit 2 when the request
+    was at fault (invalid, unknown plan, refused credentials), else 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code: int = handler(args)
+        except grpc.RpcError as error:
+            status = error.code()
+            print(f"lean-scheduler: error: {status.name}: {error.details()}", file=sys.stderr)
+            ours = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS", "ABORTED", "UNAUTHENTICATED"}
+            return 2 if status.name in ours else 1
+        return code
+
+    return run
+
+
+_COMMANDS = {
+    "solve": _solve,
+    "repair": _repair,
+    "check": _check,
+    "schema": _schema,
+    "import-jssp": _import_jssp,
+    "serve": _serve,
+    "client": _remote(_client),
+    "mes-sim": _remote(_mes_sim),
+}
 
 
 def _print_report(report: CheckReport, objective: int | None = None, bound: float | None = None) -> None:

@@ -196,9 +196,13 @@ class LivePlan:
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
 
+    def problem(self) -> ProblemData:
+        """The problem as it stands now: facts frozen, downtimes and cycle times applied."""
+        return freeze(self._problem, self._situation())
+
     def check(self) -> CheckReport:
         """The checker's verdict on the current plan in the current situation."""
-        problem = freeze(self._problem, self._situation())
+        problem = self.problem()
         return check(problem, self.timetable(problem))
 
     def fork(self) -> LivePlan:

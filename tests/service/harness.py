@@ -13,12 +13,11 @@ from pathlib import Path
 import grpc
 
 from scheduler.check import CheckReport
-from scheduler.domain import Scenario, Schedule
+from scheduler.domain import Scenario
 from scheduler.domain.events import Event
 from scheduler.domain.files import load_scenario
-from scheduler.domain.schedule import Assignment
 from scheduler.engine import LivePlan
-from scheduler.engine.live import Position
+from scheduler.service.client import rows, schedule_of
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, pb_grpc
 from scheduler.service.server import Server, start_server
@@ -69,14 +68,6 @@ def document(path: Path = SMALL) -> pb.ScenarioDocument:
     return pb.ScenarioDocument(format=fmt, content=path.read_bytes())
 
 
-def rows(version: pb.PlanVersion) -> dict[str, Position]:
-    s = version.schedule
-    return {
-        op: (s.machine_ids[m], start, end)
-        for op, m, start, end in zip(s.operation_ids, s.machine_indexes, s.start_ticks, s.end_ticks, strict=True)
-    }
-
-
 class Replica:
     """A local replay of what the server was told, to check every plan it sends."""
 
@@ -89,11 +80,6 @@ class Replica:
         report = self.live.check()
         assert report.valid, report.violations
         return report
-
-
-def schedule_of(plan: dict[str, Position]) -> Schedule:
-    return Schedule(assignments=[Assignment(operation_id=op, machine_id=m, start=s, end=e)
-                                 for op, (m, s, e) in plan.items()])  # fmt: skip
 
 
 def scenario(path: Path = SMALL) -> Scenario:

@@ -10,8 +10,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from scheduler.domain.events import DowntimeStarted
+from scheduler.service.client import rows
 from scheduler.service.convert import event_message, pb
-from tests.service.harness import Replica, config, document, rows, running, scenario, stub
+from tests.service.harness import Replica, config, document, running, scenario, stub
 
 
 def downtime(event_id: str, time: int, machine: str = "WELD-1", duration: int = 15) -> DowntimeStarted:
