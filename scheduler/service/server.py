@@ -29,13 +29,16 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 class Server:
     """A running server: ``port`` is the bound port (useful with port 0)."""
 
-    def __init__(self, server: aio.Server, port: int, health: HealthServicer, book: PlanBook) -> None:
-        self.server, self.port, self.health, self.book = server, port, health, book
+    def __init__(self, server: aio.Server, port: int, health: HealthServicer, servicer: SchedulerServicer) -> None:
+        self.server, self.port, self.health, self.servicer = server, port, health, servicer
+        self.book = servicer.book
 
     async def stop(self, grace: float | None) -> None:
-        """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s."""
+        """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s;
+        then the solves still running (of cancelled calls, told to stop) are waited for."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await asyncio.to_thread(self.servicer.executor.shutdown, True)
         self.book.store.close()
 
 
@@ -63,7 +66,7 @@ async def start_server(config: ServerConfig) -> Server:
     await server.start()
     for name in ("", SERVICE):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Server(server, port, health, book)
+    return Server(server, port, health, servicer)
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -27,6 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SMALL = DATA / "small_line.yaml"
 
 
+_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def server_loop(server: Server) -> asyncio.AbstractEventLoop:
+    """The event loop a server from :func:`running` runs on (to call its coroutines)."""
+    return _LOOPS[id(server)]
+
+
 @contextlib.contextmanager
 def running(config: ServerConfig) -> Iterator[Server]:
     loop = asyncio.new_event_loop()
@@ -44,9 +53,11 @@ def running(config: ServerConfig) -> Iterator[Server]:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     server = started.result(timeout=60)
+    _LOOPS[id(server)] = loop
     try:
         yield server
     finally:
+        _LOOPS.pop(id(server), None)
         asyncio.run_coroutine_threadsafe(server.stop(0), loop).result(timeout=60)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=60)
@@ -84,3 +95,13 @@ class Replica:
 
 def scenario(path: Path = SMALL) -> Scenario:
     return load_scenario(path)
+
+
+def with_baseline(name: str, **repair: object) -> pb.ScenarioDocument:
+    """A job-shop scenario with its stored base plan (no solve at creation) and repair settings."""
+    data = json.loads((ROOT / "scenarios" / "jssp" / f"{name}.json").read_text())
+    plan = json.loads((ROOT / "benchmarks" / "plans" / f"{name}.json").read_text())
+    data["baseline"] = {"assignments": [{k: a[k] for k in ("operation_id", "machine_id", "start", "end")}
+                                        for a in plan["assignments"]]}  # fmt: skip
+    data.setdefault("policy", {})["repair"] = repair
+    return pb.ScenarioDocument(format=pb.DOCUMENT_FORMAT_JSON, content=json.dumps(data).encode())
