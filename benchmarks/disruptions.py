@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from scheduler.domain.events import DowntimeStarted
+from scheduler.domain.events import DowntimeEnded, DowntimeStarted
 
 
 def downtimes(
@@ -29,3 +29,20 @@ def downtimes(
         )
         for k in range(count)
     ]
+
+
+def downtime_pairs(
+    machines: list[str], makespan: int, count: int, seed: int, span: tuple[float, float] = (0.05, 0.6)
+) -> list[DowntimeStarted | DowntimeEnded]:
+    """A shift as an MES reports it: ``count`` events in time order, each stop (a random
+    machine, 1-3% of the makespan) followed by its end."""
+    rng = random.Random(seed)
+    starts = sorted(int(rng.uniform(*span) * makespan) for _ in range(count // 2))
+    events: list[DowntimeStarted | DowntimeEnded] = []
+    for k, start in enumerate(starts):
+        machine, length = rng.choice(machines), max(1, int(rng.uniform(0.01, 0.03) * makespan))
+        events.append(DowntimeStarted(event_id=f"stop-{k:03d}", time=start, machine=machine, downtime_id=f"d{k:03d}",
+                                      expected_duration=length, reason="seeded stop"))  # fmt: skip
+        events.append(DowntimeEnded(event_id=f"back-{k:03d}", time=start + length, machine=machine,
+                                    downtime_id=f"d{k:03d}"))  # fmt: skip
+    return sorted(events, key=lambda e: e.time)
