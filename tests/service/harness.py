@@ -16,11 +16,11 @@ import grpc
 from scheduler.check import CheckReport
 from scheduler.domain import Scenario
 from scheduler.domain.events import Event
-from scheduler.domain.files import load_scenario
+from scheduler.domain.files import load_scenario, parse_scenario
 from scheduler.engine import LivePlan
 from scheduler.service.client import rows, schedule_of
 from scheduler.service.config import ServerConfig
-from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.server import Server, start_server
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -105,3 +105,20 @@ def with_baseline(name: str, **repair: object) -> pb.ScenarioDocument:
                                         for a in plan["assignments"]]}  # fmt: skip
     data.setdefault("policy", {})["repair"] = repair
     return pb.ScenarioDocument(format=pb.DOCUMENT_FORMAT_JSON, content=json.dumps(data).encode())
+
+
+def verify(client: pb_grpc.SchedulerServiceStub, plan_id: str, scenario: Scenario, events: list[Event]) -> None:
+    """Replay ``events`` (all acknowledged already) locally with the plans the server made
+    for them and re-check each; resending an event returns its original acknowledgement."""
+    replica = Replica(scenario, client.GetPlan(pb.GetPlanRequest(plan_id=plan_id, version=1)).plan)
+    version = 1
+    for event in events:
+        ack = client.ReportEvents(pb.ReportEventsRequest(plan_id=plan_id, events=[event_message(event)])).acks[0]
+        assert ack.duplicate
+        plan = client.GetPlan(pb.GetPlanRequest(plan_id=plan_id, version=ack.version)).plan
+        replica.take(event, plan, changed=ack.version > version)
+        version = ack.version
+
+
+def scenario_of(document: pb.ScenarioDocument) -> Scenario:
+    return parse_scenario(json.loads(document.content))

@@ -12,15 +12,30 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scheduler.domain.events import DowntimeStarted
 from scheduler.service.client import rows
 from scheduler.service.convert import event_message, pb
-from tests.service.harness import Replica, config, document, running, scenario, server_loop, stub, with_baseline
+from tests.service.harness import (
+    Replica,
+    config,
+    document,
+    running,
+    scenario,
+    scenario_of,
+    server_loop,
+    stub,
+    verify,
+    with_baseline,
+)
 
 SLOW = {"budget_ms": 20_000, "workers": 1}
 """A budget no test waits for: what ends these repairs is a deadline or a cancellation."""
 
 
+def down(event_id: str, time: int, machine: str = "M3") -> DowntimeStarted:
+    return DowntimeStarted(event_id=event_id, time=time, machine=machine, downtime_id=f"d-{event_id}",
+                           expected_duration=120)  # fmt: skip
+
+
 def stop(event_id: str, time: int, machine: str = "M3") -> pb.Event:
-    return event_message(DowntimeStarted(event_id=event_id, time=time, machine=machine,
-                                         downtime_id=f"d-{event_id}", expected_duration=120))  # fmt: skip
+    return event_message(down(event_id, time, machine))
 
 
 def test_a_call_with_a_short_deadline_is_answered_in_time(tmp_path):
@@ -32,6 +47,7 @@ def test_a_call_with_a_short_deadline_is_answered_in_time(tmp_path):
         receipt = answer.acks[0].receipt
         assert receipt.valid and receipt.budget_ms < 1000  # capped by the deadline, less a margin
         assert answer.plan.version == 2
+        verify(client, "ta21", scenario_of(with_baseline("ta21")), [down("e1", 500)])
 
 
 def test_a_cancelled_call_stops_the_solver_and_the_event_still_lands_once(tmp_path):
@@ -47,6 +63,7 @@ def test_a_cancelled_call_stops_the_solver_and_the_event_still_lands_once(tmp_pa
         assert plan.receipt.valid and plan.receipt.latency_ms < 5_000
         again = client.ReportEvents(pb.ReportEventsRequest(plan_id="ta21", events=[stop("e1", 500)]))
         assert again.acks[0].duplicate and again.plan.version == 2
+        verify(client, "ta21", scenario_of(with_baseline("ta21")), [down("e1", 500)])
 
 
 def test_overload_is_refused_at_once_with_resource_exhausted(tmp_path):
@@ -102,3 +119,5 @@ def test_shutdown_turns_health_to_not_serving_and_lets_calls_in_flight_finish(tm
             with pytest.raises(grpc.RpcError) as refused:
                 client.GetPlan(pb.GetPlanRequest(plan_id="ta21"), timeout=5)
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    with running(config(tmp_path)) as server, stub(server) as client:
+        verify(client, "ta21", scenario_of(with_baseline("ta21")), [down("e1", 500)])

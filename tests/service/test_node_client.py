@@ -12,9 +12,11 @@ from pathlib import Path
 import grpc
 import pytest
 
+from scheduler.domain.events import DowntimeStarted
+from scheduler.domain.files import load_scenario
 from scheduler.service.client import rows
 from scheduler.service.convert import pb
-from tests.service.harness import ROOT, config, running, stub
+from tests.service.harness import ROOT, config, running, stub, verify
 
 NODE = ROOT / "tests" / "node"
 
@@ -49,3 +51,6 @@ def test_a_node_client_creates_a_plan_from_the_demo_line_and_reports_a_downtime(
             plan = client.GetPlan(pb.GetPlanRequest(plan_id="from-node")).plan
             assert plan.version == 2 and len(rows(plan)) == 276
             assert plan.receipt.event_id == "node-1"
+            event = DowntimeStarted(event_id="node-1", source="node-mes", time=60, machine="WELD-1",
+                                    downtime_id="node-stop", expected_duration=20, reason="jam")  # fmt: skip
+            verify(client, "from-node", load_scenario(demo), [event])
