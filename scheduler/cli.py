@@ -22,6 +22,7 @@ from google.protobuf.json_format import MessageToDict
 
 from scheduler.check import CheckReport, check
 from scheduler.domain import REPAIR_PRESETS, InputError, Scenario
+from scheduler.domain.events import Event
 from scheduler.domain.files import load_events, load_plan, load_scenario
 from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
@@ -189,13 +190,19 @@ def _solve(args: argparse.Namespace) -> int:
     return 0 if report and report.valid else 1
 
 
-def _repair(args: argparse.Namespace) -> int:
+def _script(args: argparse.Namespace) -> tuple[Scenario, list[Event]]:
+    """The scenario and the events to play: its script, or those of ``--events FILE``."""
     _writable(args.out, "--out")
     _writable(args.gantt, "--gantt")
     scenario = load_scenario(args.scenario)
     events = load_events(args.events, scenario) if args.events else scenario.events
     if not events:
-        raise InputError.single("events", "no events to apply (the scenario has none; give --events FILE)")
+        raise InputError.single("events", "no events to play (the scenario has none; give --events FILE)")
+    return scenario, events
+
+
+def _repair(args: argparse.Namespace) -> int:
+    scenario, events = _script(args)
     policy = scenario.policy.with_repair_preset(args.policy).repair if args.policy else scenario.policy.repair
     update: dict[str, Any] = {}
     if args.budget_ms:
@@ -347,12 +354,7 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _mes_sim(args: argparse.Namespace) -> int:
-    _writable(args.out, "--out")
-    _writable(args.gantt, "--gantt")
-    scenario = load_scenario(args.scenario)
-    events = load_events(args.events, scenario) if args.events else scenario.events
-    if not events:
-        raise InputError.single("events", "no events to send (the scenario has none; give --events FILE)")
+    scenario, events = _script(args)
     rows: list[Row] = []
     steps = []
     first = last = None

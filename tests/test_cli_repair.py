@@ -150,4 +150,4 @@ def test_bad_event_files_exit_2_naming_the_event(tmp_path, capsys, demo_plan, te
 
 def test_no_events_is_an_input_error(tmp_path, capsys):
     code = main(["repair", str(ROOT / "scenarios" / "jssp" / "ft06.json"), *FAST])
-    assert code == 2 and "events: no events to apply" in capsys.readouterr().err
+    assert code == 2 and "events: no events to play" in capsys.readouterr().err
