@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduler.check import check
 from scheduler.domain import RepairPolicy, Scenario
 from scheduler.domain.events import CycleTimeObserved, DowntimeStarted, OperationCompleted, OperationStarted
+from scheduler.domain.files import load_scenario
 from scheduler.engine import LivePlan, repair_config
-from scheduler.problem import compile_problem, schedule_from_timetable
+from scheduler.problem import compile_problem, reference_of, schedule_from_timetable
 from scheduler.problem.freeze import Situation, freeze
-from scheduler.repair import change, repair, right_shift, tier_zero
+from scheduler.repair import change, repair, right_shift, serial, tier_zero
 from scheduler.repair.gap_repair import gap_repair
 from scheduler.solver import StopToken
 from tests.helpers import job, line, scenario, solve_checked
 from tests.solver.test_properties import PROPERTY, plants
 
+ROOT = Path(__file__).resolve().parents[2]
 REPRO = RepairPolicy(budget_ms=300, margin_ms=0, workers=1, deterministic=True)
 
 
@@ -132,3 +136,25 @@ def test_nothing_moved_by_tier_0_leaves_the_stability_windows_empty():
                      repair_config(stable), "e", range(unchanged.num_ops))  # fmt: skip
     assert outcome.receipt.valid and outcome.receipt.moved_operations == 0
     assert outcome.receipt.reason == "nothing affected" and outcome.solves == []
+
+
+def test_after_a_right_shift_deadlock_cp_sat_starts_cold_and_beats_the_serial_fallback():
+    """On the demo line a weld stop can deadlock right-shift's kept sequences behind full
+    buffers; the serial fallback then wastes capacity everywhere. CP-SAT, unhinted, must
+    answer with far less (hinted with the serial plan it stayed near it)."""
+    demo = load_scenario(ROOT / "scenarios" / "demo_line.yaml")
+    solver = demo.policy.solver.model_copy(update={"deterministic": True, "workers": 1, "seed": 3, "time_limit_s": 3})
+    planned = LivePlan.create(demo.model_copy(update={"policy": demo.policy.model_copy(update={"solver": solver})}))
+    live = LivePlan.create(demo, planned.schedule(), RepairPolicy(budget_ms=500, margin_ms=0, workers=1,
+                                                                 deterministic=True))  # fmt: skip
+    stop = demo.events[0]
+    assert isinstance(stop, DowntimeStarted) and stop.machine == "WELD-1"
+    result = live.apply(stop)
+    reference = reference_of(result.problem, planned.plan)
+    assert right_shift(result.problem, reference) is None  # the case under test
+    assert gap_repair(result.problem, reference) is None
+    fallback = check(result.problem, serial(result.problem, reference))
+    assert fallback.valid
+    assert result.receipt.tier == "cp_sat" and result.receipt.valid
+    assert check(result.problem, result.timetable).valid
+    assert result.receipt.makespan_after < 0.8 * fallback.kpis.makespan
