@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck pytest proto install install-dev clean
+.PHONY: demo test lint typecheck pytest proto bench bench-smoke install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ lint: install-dev
 	$(BIN)/ruff format --check scheduler tests benchmarks scenarios protos
 	cd protos && ../$(BIN)/buf lint
 	$(BIN)/python protos/generate.py --check
+
+## make bench: the full benchmark suite (hours on 2 cores); results, table and plots in out/bench
+bench: install-dev
+	$(BIN)/lean-scheduler bench --suite full --out $(OUT)/bench
+
+## make bench-smoke: the CI suite (minutes; deterministic limits; asserts quality, not timings)
+bench-smoke: install-dev
+	$(BIN)/lean-scheduler bench --suite smoke --out $(OUT)/bench-smoke
 
 ## make proto: regenerate scheduler/rpc from protos/ (commit the result)
 proto: install-dev

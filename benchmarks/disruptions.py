@@ -1,10 +1,17 @@
-"""Seeded disruption streams, written as scenario events so they replay anywhere."""
+"""Seeded disruption streams, written as scenario events so they replay anywhere (the CLI's
+``repair --events``, the service, the suite)."""
 
 from __future__ import annotations
 
+import math
 import random
+from dataclasses import dataclass
+from pathlib import Path
 
-from scheduler.domain.events import DowntimeEnded, DowntimeStarted
+import yaml
+
+from scheduler.domain import Order, Scenario
+from scheduler.domain.events import CycleTimeObserved, DowntimeEnded, DowntimeStarted, Event, OrderAdded
 
 
 def downtimes(
@@ -46,3 +53,80 @@ def downtime_pairs(
         events.append(DowntimeEnded(event_id=f"back-{k:03d}", time=start + length, machine=machine,
                                     downtime_id=f"d{k:03d}"))  # fmt: skip
     return sorted(events, key=lambda e: e.time)
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """The distributions of a disruption stream, in units of the plan's makespan M.
+
+    Breakdowns: per machine, times between failures exponential with mean ``mtbf`` x M;
+    repair times lognormal with median ``mttr`` x M and shape 0.5. Takt deviations: per
+    station, exponential gaps with mean ``takt_gap`` x M, a factor lognormal with median 1
+    and shape ``takt_sigma``. Rush orders: exponential gaps with mean ``rush_gap`` x M, a
+    copy of a random order's routing, due after twice its work. Events fall in ``window``.
+    """
+
+    mtbf: float = 2.0
+    mttr: float = 0.05
+    takt_gap: float = 3.0
+    takt_sigma: float = 0.15
+    rush_gap: float = 1.5
+    window: tuple[float, float] = (0.15, 0.65)
+
+
+def stream(scenario: Scenario, makespan: int, count: int, seed: int, spec: StreamSpec = StreamSpec()) -> list[Event]:
+    """``count`` events in time order (repeating the window with fresh draws until there are
+    enough): breakdowns, takt deviations and rush orders, all seeded."""
+    rng = random.Random(seed)
+    machines = [m.id for s in scenario.plant.stations for m in s.machines]
+    stations = [s.id for s in scenario.plant.stations]
+    lo, hi = (int(f * makespan) for f in spec.window)
+    events: list[Event] = []
+    rounds = 0
+    while len(events) < count:
+        drawn: list[tuple[int, str, str]] = []
+        for machine in machines:
+            drawn += [(t, "down", machine) for t in _arrivals(rng, lo, hi, spec.mtbf * makespan)]
+        for station in stations:
+            drawn += [(t, "takt", station) for t in _arrivals(rng, lo, hi, spec.takt_gap * makespan)]
+        drawn += [(t, "rush", "") for t in _arrivals(rng, lo, hi, spec.rush_gap * makespan)]
+        for t, kind, where in sorted(drawn):
+            k = len(events)
+            if kind == "down":
+                length = max(1, int(math.exp(rng.gauss(math.log(spec.mttr * makespan), 0.5))))
+                events.append(DowntimeStarted(event_id=f"r{rounds}-down-{k}", time=t, machine=where,
+                                              downtime_id=f"d{k}", expected_duration=length,
+                                              reason="seeded breakdown"))  # fmt: skip
+            elif kind == "takt":
+                factor = round(math.exp(rng.gauss(0.0, spec.takt_sigma)), 3)
+                events.append(CycleTimeObserved(event_id=f"r{rounds}-takt-{k}", time=t, station=where,
+                                                factor=min(100.0, factor)))  # fmt: skip
+            else:
+                order = _rush(scenario, rng.choice(scenario.orders), f"RUSH{k}", t)
+                events.append(OrderAdded(event_id=f"r{rounds}-rush-{k}", time=t, order=order))
+        rounds += 1
+    return events[:count]
+
+
+def _arrivals(rng: random.Random, lo: int, hi: int, mean_gap: float) -> list[int]:
+    times, t = [], lo + rng.expovariate(1 / mean_gap)
+    while t < hi:
+        times.append(int(t))
+        t += rng.expovariate(1 / mean_gap)
+    return times
+
+
+def _rush(scenario: Scenario, template: Order, order_id: str, now: int) -> Order:
+    index = {op.id: f"{order_id}-{k}" for k, op in enumerate(template.operations)}
+    operations = [op.model_copy(update={"id": index[op.id], "after": [index[a] for a in op.after]})
+                  for op in template.operations]  # fmt: skip
+    machines = {s.id: [m.id for m in s.machines] for s in scenario.plant.stations}
+    work = sum(min(d for _, d in op.options(machines[op.station], template.quantity)) for op in template.operations)
+    return template.model_copy(update={"id": order_id, "release": now, "due": now + 2 * max(1, work), "weight": 3,
+                                       "operations": operations})  # fmt: skip
+
+
+def write_script(events: list[Event], path: Path) -> None:
+    """An event file (``{events: [...]}``) that ``lean-scheduler repair --events`` replays."""
+    document = {"events": [e.model_dump(mode="json", exclude_none=True) for e in events]}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--from-version", type=_non_negative, default=0)
     a = actions.add_parser("delete", help="delete a plan")
     a.add_argument("plan_id")
+
+    p = commands.add_parser("bench", help="run the benchmark suite (source checkout): JSON, markdown table, plots")
+    p.add_argument("--suite", choices=["smoke", "full"], default="smoke")
+    p.add_argument("--out", type=Path, default=Path("out/bench"), metavar="DIR")
+    p.add_argument("--instances", default="", metavar="A,B", help="only these instances (default: the suite's)")
 
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
     p.add_argument("scenario", type=Path)
@@ -378,6 +384,28 @@ def _mes_sim(args: argparse.Namespace) -> int:
     return 0 if all(r.receipt.valid for r in rows) else 1
 
 
+def _bench(args: argparse.Namespace) -> int:
+    """pytest-benchmark runs the suite in ``benchmarks/``; its report script writes the rest."""
+    suite_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    if not (suite_dir / "test_suite.py").exists():
+        raise InputError.single("bench", f"needs the source checkout's benchmarks/ (not found at {suite_dir})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    run = args.out / "pytest-benchmark.json"
+    command = [sys.executable, "-m", "pytest", str(suite_dir / "test_suite.py"), "--suite", args.suite,
+               "--instances", args.instances, "--benchmark-enable", f"--benchmark-json={run}",
+               "--benchmark-columns=min,max", "-p", "no:cacheprovider", "-v", "-s", "-o", "addopts="]  # fmt: skip
+    print(f"lean-scheduler bench: the {args.suite} suite -> {args.out}", flush=True)
+    tests = subprocess.run(command, cwd=suite_dir.parent, check=False).returncode
+    if not run.exists():
+        return tests or 1
+    report = subprocess.run([sys.executable, str(suite_dir / "report.py"), str(run), "--out", str(args.out)],
+                            check=False, capture_output=True, text=True)  # fmt: skip
+    print(report.stdout, end="")
+    if report.returncode:
+        print(report.stderr, file=sys.stderr)
+    return tests or report.returncode
+
+
 def _connection(args: argparse.Namespace) -> Connection:
     token = None
     if args.token_file:
@@ -414,6 +442,7 @@ _COMMANDS = {
     "serve": _serve,
     "client": _remote(_client),
     "mes-sim": _remote(_mes_sim),
+    "bench": _bench,
 }
 
 

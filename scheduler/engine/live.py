@@ -205,6 +205,12 @@ class LivePlan:
         problem = self.problem()
         return check(problem, self.timetable(problem))
 
+    def preview(self, event: Event) -> tuple[ProblemData, list[tuple[int, int] | None], str]:
+        """The state ``event`` would be repaired in (the problem at its time, the plan per op,
+        why nothing needs repair or ""), on a fork: this plan does not change."""
+        problem, reference, _, unchanged = self.fork()._advance(event)
+        return problem, reference, unchanged
+
     def fork(self) -> LivePlan:
         """An independent copy (a what-if): nothing done to it reaches this plan."""
         twin = copy.copy(self)
@@ -327,8 +333,13 @@ class LivePlan:
         return self._on_machine(machine) | self._jobs_of([event.operation]), ""
 
     def _added(self, event: OrderAdded) -> tuple[set[str], str]:
+        """A rush order disturbs the work queued on every machine it may use: right-shift
+        appends it after that work, and only moving it can bring the order forward
+        (seeding just the new operations left CP-SAT nothing to move on ft10)."""
         self._replace_orders([*self.scenario.orders, event.order])
-        return {op.id for op in event.order.operations}, ""
+        p = self._problem
+        machines = {p.machine_ids[m] for op in event.order.operations for m, _ in p.op_modes[p.op_index[op.id]]}
+        return {op.id for op in event.order.operations}.union(*(self._on_machine(m) for m in machines)), ""
 
     def _cancelled(self, event: OrderCancelled) -> tuple[set[str], str]:
         return self._cancel(event.order_id), ""

@@ -197,6 +197,25 @@ def test_a_rush_order_is_scheduled():
     assert rows["RUSH1-cut"][1] >= 200
 
 
+def test_a_rush_order_can_overtake_queued_work():
+    """Right-shift appends a new order behind every queued job; the default repair may move
+    the queue, so the order comes forward (on a job shop with a makespan objective)."""
+    sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "jssp" / "ft06.json")
+    problem = compile_problem(sc)
+    base, _ = solve_checked(problem, config=SolverConfig(time_limit_s=5, workers=1, deterministic=True))
+    assert base.timetable is not None
+    plan = LivePlan.create(sc, schedule_from_timetable(problem, base.timetable), REPRO)
+    template = sc.orders[0]
+    rush = template.model_copy(update={"id": "RUSH", "release": 10, "operations": [
+        op.model_copy(update={"id": f"RUSH-{k}"}) for k, op in enumerate(template.operations)]})  # fmt: skip
+    event = OrderAdded(event_id="rush", time=10, order=rush)
+    problem_at, reference, _ = plan.preview(event)
+    appended = check(problem_at, tier_zero(problem_at, reference)).kpis.makespan
+    result = checked(plan.apply(event))
+    assert result.receipt.tier == "cp_sat" and result.receipt.moved_operations > 0
+    assert result.receipt.makespan_after < appended
+
+
 def test_a_cancelled_order_leaves_the_plan():
     plan = live()
     late = max(plan.schedule().assignments, key=lambda a: a.start).job_id

@@ -1,0 +1,25 @@
+"""Options of the benchmark suite: ``--suite smoke|full`` and which instances to run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suites import SUITES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--suite", default="smoke", choices=["smoke", "full"], help="which suite to run")
+    parser.addoption("--instances", default="", help="comma-separated: only these instances")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = SUITES[metafunc.config.getoption("--suite")]
+    only = {n for n in metafunc.config.getoption("--instances").split(",") if n}
+    for name, values in (("repair_instance", suite.repair), ("initial_instance", suite.initial)):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, [v for v in values if not only or v in only])

@@ -1,0 +1,45 @@
+"""What a user of OR-Tools alone would write for a job shop: one interval per operation,
+a no-overlap per machine, the routing precedences, minimise the makespan."""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from scheduler.check import check
+from scheduler.problem import ProblemData, Timetable
+
+
+def plain_jssp(problem: ProblemData, seconds: float, workers: int, seed: int,
+               deterministic: bool) -> tuple[int | None, bool]:  # fmt: skip
+    """(makespan, checker-valid) of the plain model's best solution (single-machine
+    operations only; None when it found nothing)."""
+    model = cp_model.CpModel()
+    horizon = sum(max(d for _, d in modes) for modes in problem.op_modes)
+    starts, ends, machines = [], [], []
+    per_machine: dict[int, list[cp_model.IntervalVar]] = {}
+    for i, modes in enumerate(problem.op_modes):
+        machine, duration = modes[0]
+        start = model.new_int_var(0, horizon, f"s{i}")
+        end = model.new_int_var(0, horizon, f"e{i}")
+        per_machine.setdefault(machine, []).append(model.new_interval_var(start, duration, end, f"i{i}"))
+        starts.append(start)
+        ends.append(end)
+        machines.append(machine)
+    for intervals in per_machine.values():
+        model.add_no_overlap(intervals)
+    for a, b in problem.precedences:
+        model.add(starts[b] >= ends[a])
+    makespan = model.new_int_var(0, horizon, "makespan")
+    model.add_max_equality(makespan, ends)
+    model.minimize(makespan)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    if deterministic:
+        solver.parameters.max_deterministic_time = seconds
+    else:
+        solver.parameters.max_time_in_seconds = seconds
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, False
+    plan = Timetable(tuple(machines), tuple(solver.value(s) for s in starts), tuple(solver.value(e) for e in ends))
+    return solver.value(makespan), check(problem, plan).valid

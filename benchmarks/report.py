@@ -1,0 +1,180 @@
+"""Tables and plots from a suite run (the pytest-benchmark JSON): ``results.json`` (every
+row), ``quality.json`` (the rows without timings: two smoke runs must give the same file),
+``table.md`` and PNG plots.
+
+Usage: ``python benchmarks/report.py RUN.json --out DIR`` (``lean-scheduler bench`` calls it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+METHODS = ("right_shift", "plain_cp_sat", "default", "stability")
+TIMINGS = {"latency_ms", "latency_samples", "build_ms", "right_shift_ms"}
+
+
+def collect(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for bench in run["benchmarks"]:
+        info = bench.get("extra_info", {})
+        if "kind" in info:
+            rows[info["kind"]] += info["rows"]
+    return dict(rows)
+
+
+def quality(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What must not change between two runs with deterministic limits."""
+    return {
+        "repair": [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows.get("repair", [])],
+        "initial": rows.get("initial", []),
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.2f}%"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
+    lines = [header, "", "### Repair", "",
+             "| instance | ops | budget ms | method | events | latency p50 / p95 / p99 / max ms | makespan vs 10 s ref "
+             "| w. tardiness vs ref | moved / right-shift | \\|shift\\| / right-shift | worse than right-shift | tiers "
+             "| solver gave nothing | invalid |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows.get("repair", []):
+        lat = r["latency_ms"]
+        latency = " / ".join("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("50", "95", "99", "max"))
+        tiers = ", ".join(f"{k} {v:.0%}" for k, v in r["tiers"].items())
+        lines.append(f"| {r['instance']} | {r['operations']} | {r['budget_ms']} | {r['method']} | {r['events']} | "
+                     f"{latency} | {_pct(r['makespan_vs_reference'])} | {_pct(r['weighted_tardiness_vs_reference'])} | "
+                     f"{_ratio(r['moved_vs_right_shift'])} | {_ratio(r['shift_vs_right_shift'])} | "
+                     f"{r['worse_than_right_shift']} | {tiers} | {r['solver_gave_nothing']} | "
+                     f"{r['invalid']} |")  # fmt: skip
+    if rows.get("initial"):
+        lines += ["", "### Initial scheduling", "",
+                  "| instance | limit s | best known | ours | gap | plain CP-SAT | gap | valid |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in rows["initial"]:
+            best = r["best_known"]
+            gap = [
+                ("-" if v is None or not best else f"{100 * (v - best) / best:.1f}%") for v in (r["ours"], r["plain"])
+            ]
+            lines.append(f"| {r['instance']} | {r['seconds']:g} | {best} | {r['ours']} | {gap[0]} | {r['plain']} | "
+                         f"{gap[1]} | {'yes' if r['ours_valid'] and r['plain_valid'] else 'NO'} |")  # fmt: skip
+    if rows.get("scaling"):
+        lines += ["", "### Cost against size (medians)", "",
+                  "| instance | operations | model build ms | right-shift ms |", "|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {r['instance']} | {r['operations']} | {r['build_ms']:.1f} | {r['right_shift_ms']:.2f} |"
+                  for r in rows["scaling"]]  # fmt: skip
+    for r in rows.get("service", []):
+        lat = sorted(r["latency_ms"])
+        q = {p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))] for p in (50, 95, 99)}
+        lines += ["", "### ReportEvents over gRPC (loopback, demo line)", "",
+                  f"{r['events']} events, budget {r['budget_ms']} ms: p50 {q[50]:.1f} / p95 {q[95]:.1f} / "
+                  f"p99 {q[99]:.1f} / max {lat[-1]:.1f} ms; invalid {r['invalid']}; tiers {r['tiers']}"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
+    written = []
+    repair = rows.get("repair", [])
+    budgets = sorted({r["budget_ms"] for r in repair if r["budget_ms"] != "-"})
+    if repair and budgets:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        width = 0.8 / 3
+        for k, method in enumerate(METHODS[1:]):
+            samples = [[x for r in repair if r["method"] == method and r["budget_ms"] == b
+                        for x in r["latency_samples"]] for b in budgets]  # fmt: skip
+            box = ax.boxplot(samples, positions=[i + (k - 1) * width for i in range(len(budgets))], widths=width * 0.9,
+                             patch_artist=True, showfliers=True, whis=(1, 99))  # fmt: skip
+            for patch in box["boxes"]:
+                patch.set_facecolor(f"C{k}")
+            ax.plot([], [], color=f"C{k}", linewidth=8, label=method)
+        for i, b in enumerate(budgets):
+            ax.hlines(b, i - 0.45, i + 0.45, colors="grey", linestyles=":")
+        ax.set_xticks(range(len(budgets)), [str(b) for b in budgets])
+        ax.set(yscale="log", xlabel="budget (ms; dotted: the budget)", ylabel="latency (ms)",
+               title="Latency distribution per budget (all instances; whiskers 1-99%)")  # fmt: skip
+        ax.legend()
+        written.append(_save(fig, out / "latency.png"))
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for method in METHODS[1:]:
+            gaps = [statistics.mean([r["makespan_vs_reference"] * 100 for r in repair if r["method"] == method
+                                     and r["budget_ms"] == b and r["makespan_vs_reference"] is not None] or [0])
+                    for b in budgets]  # fmt: skip
+            ax.plot(budgets, gaps, marker="o", label=method)
+        rs = [r["makespan_vs_reference"] * 100 for r in repair if r["method"] == "right_shift"
+              and r["makespan_vs_reference"] is not None]  # fmt: skip
+        if rs:
+            ax.axhline(statistics.mean(rs), linestyle="--", color="grey", label="right_shift")
+        ax.set(xscale="log", xlabel="budget (ms)", ylabel="makespan over the 10 s reference (%, mean)",
+               title="Quality against budget")  # fmt: skip
+        ax.legend()
+        written.append(_save(fig, out / "quality.png"))
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for method in METHODS[1:]:
+            points = [(r["makespan_vs_reference"] * 100, r["moved_vs_right_shift"]) for r in repair
+                      if r["method"] == method and r["makespan_vs_reference"] is not None
+                      and r["moved_vs_right_shift"] is not None]  # fmt: skip
+            if points:
+                ax.scatter(*zip(*points, strict=True), label=method, alpha=0.7)
+        ax.set(xlabel="makespan over the 10 s reference (%)", ylabel="moved operations / right-shift's",
+               title="Stability against quality (one point per instance and budget)")  # fmt: skip
+        ax.legend()
+        written.append(_save(fig, out / "stability.png"))
+    if rows.get("scaling"):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ops = [r["operations"] for r in rows["scaling"]]
+        ax.plot(ops, [r["build_ms"] for r in rows["scaling"]], marker="o", label="CP-SAT model build")
+        ax.plot(ops, [r["right_shift_ms"] for r in rows["scaling"]], marker="o", label="right-shift")
+        ax.set(xscale="log", yscale="log", xlabel="operations", ylabel="ms (median)", title="Cost against size")
+        ax.legend()
+        written.append(_save(fig, out / "scaling.png"))
+    return written
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(run_json: Path, out: Path, header: str = "") -> list[Path]:
+    run = json.loads(run_json.read_text())
+    rows = collect(run)
+    machine = run.get("machine_info", {})
+    header = header or (f"Machine: {machine.get('machine', '?')}, {machine.get('cpu', {}).get('count', '?')} cores, "
+                        f"Python {machine.get('python_version', '?')}; run {run.get('datetime', '?')}")  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    (out / "quality.json").write_text(json.dumps(quality(rows), indent=1, sort_keys=True))
+    (out / "table.md").write_text(table(rows, header))
+    return [out / "results.json", out / "quality.json", out / "table.md", *plots(rows, out)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--header", default="")
+    args = parser.parse_args()
+    for path in write_report(args.run, args.out, args.header):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The two suites: ``smoke`` (CI: minutes, deterministic limits, fixed seeds; it asserts
+quality and validity, never timings) and ``full`` (the README's numbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cells import Settings
+
+JSSP = ["ft10", "la16", "la17", "la18", "la19", "la20", *(f"ta{k:02d}" for k in range(1, 11)),
+        "ta21", "ta41", "ta51", "ta61", "ta71"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    repair: list[str]
+    settings: Settings
+    initial: list[str]
+    initial_seconds: tuple[float, ...]
+    scaling: list[str]
+    service_events: int
+    budgets_for: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Per instance, when it differs from ``settings.budgets``."""
+
+
+SUITES = {
+    "smoke": Suite(
+        name="smoke",
+        repair=["ft10", "la16", "demo"],
+        settings=Settings(budgets=(200, 500), events=4, seed=1, reference_s=2.0, deterministic=True),
+        initial=["ft10", "la16"],
+        initial_seconds=(1.0,),
+        scaling=["ft10", "ta21", "ta51"],
+        service_events=4,
+    ),
+    "full": Suite(
+        name="full",
+        repair=[*JSSP, "demo"],
+        settings=Settings(budgets=(100, 200, 500, 2000), events=200, seed=1, reference_s=10.0),
+        initial=JSSP,
+        initial_seconds=(1.0, 10.0),
+        scaling=["ft10", "ta01", "ta21", "ta41", "ta51", "ta61", "ta71"],
+        service_events=200,
+    ),
+}

@@ -1,0 +1,69 @@
+"""The benchmark suite under pytest-benchmark: one test per instance (all methods and
+budgets on the same states), initial quality, cost against size, the service end to end.
+
+Run it with ``lean-scheduler bench [--suite smoke|full] [--out DIR]`` (which also writes
+the tables and plots), or directly: ``pytest benchmarks/test_suite.py --benchmark-enable
+--suite smoke``. Each test keeps its measurements in ``extra_info``; in the smoke suite it
+also asserts quality bounds and validity (never timings).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from cells import initial_quality, repair_records, scaling, summarise
+from service_bench import latency
+from suites import SUITES, Suite
+from tqdm import tqdm
+
+
+@pytest.fixture
+def suite(request: pytest.FixtureRequest) -> Suite:
+    return SUITES[request.config.getoption("--suite")]
+
+
+def test_repair(benchmark: Any, suite: Suite, repair_instance: str) -> None:
+    settings = suite.settings
+    with tqdm(total=settings.events, desc=f"repair {repair_instance}", unit="event", file=sys.stderr,
+              leave=False) as bar:  # fmt: skip
+        result = benchmark.pedantic(repair_records, args=(repair_instance, settings, bar.update), rounds=1,
+                                    iterations=1)  # fmt: skip
+    rows = summarise(result, settings.budgets)
+    benchmark.extra_info.update(kind="repair", rows=rows)
+    assert all(row["invalid"] == 0 for row in rows), rows
+    for row in rows:
+        if row["method"] in ("default", "stability"):
+            assert row["worse_than_right_shift"] == 0, row
+    if suite.name == "smoke":
+        rs = rows[0]
+        for row in rows:
+            if row["method"] == "default" and rs["makespan_vs_reference"] is not None:
+                assert row["makespan_vs_reference"] <= rs["makespan_vs_reference"] + 1e-9, row
+            if row["method"] == "stability" and row["moved_vs_right_shift"] is not None:
+                assert row["moved_vs_right_shift"] <= 1.0, row
+
+
+def test_initial_quality(benchmark: Any, suite: Suite, initial_instance: str) -> None:
+    results = benchmark.pedantic(
+        lambda: [initial_quality(initial_instance, s, suite.settings) for s in suite.initial_seconds],
+        rounds=1, iterations=1,
+    )  # fmt: skip
+    benchmark.extra_info.update(kind="initial", rows=results)
+    for r in results:
+        assert r["ours_valid"], r
+        if suite.name == "smoke":
+            assert r["ours"] <= 1.10 * r["best_known"], r
+
+
+def test_cost_against_size(benchmark: Any, suite: Suite) -> None:
+    rows = benchmark.pedantic(scaling, args=(suite.scaling,), rounds=1, iterations=1)
+    benchmark.extra_info.update(kind="scaling", rows=rows)
+    assert [r["operations"] for r in rows] == sorted(r["operations"] for r in rows)
+
+
+def test_report_events_over_grpc(benchmark: Any, suite: Suite) -> None:
+    result = benchmark.pedantic(latency, args=(suite.service_events, suite.settings.seed), rounds=1, iterations=1)
+    benchmark.extra_info.update(kind="service", rows=[result])
+    assert result["invalid"] == 0 and result["events"] == suite.service_events
