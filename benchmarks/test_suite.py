@@ -10,6 +10,7 @@ also asserts quality bounds and validity (never timings).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +22,13 @@ from tqdm import tqdm
 
 @pytest.fixture
 def suite(request: pytest.FixtureRequest) -> Suite:
-    return SUITES[request.config.getoption("--suite")]
+    """The chosen suite, with the budgets and event count the command line overrides."""
+    chosen = SUITES[request.config.getoption("--suite")]
+    budgets = tuple(int(b) for b in request.config.getoption("--budgets").split(",") if b)
+    events = request.config.getoption("--events")
+    settings = replace(chosen.settings, budgets=budgets or chosen.settings.budgets,
+                       events=events or chosen.settings.events)  # fmt: skip
+    return replace(chosen, settings=settings)
 
 
 def test_repair(benchmark: Any, suite: Suite, repair_instance: str) -> None:

@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", choices=["smoke", "full"], default="smoke")
     p.add_argument("--out", type=Path, default=Path("out/bench"), metavar="DIR")
     p.add_argument("--instances", default="", metavar="A,B", help="only these instances (default: the suite's)")
+    p.add_argument("--budgets", default="", metavar="MS,MS", help="repair budgets (default: the suite's)")
+    p.add_argument("--events", type=_positive(int), metavar="N", help="events per cell (default: the suite's)")
 
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
     p.add_argument("scenario", type=Path)
@@ -392,7 +394,8 @@ def _bench(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     run = args.out / "pytest-benchmark.json"
     command = [sys.executable, "-m", "pytest", str(suite_dir / "test_suite.py"), "--suite", args.suite,
-               "--instances", args.instances, "--benchmark-enable", f"--benchmark-json={run}",
+               "--instances", args.instances, "--budgets", args.budgets, "--events", str(args.events or 0),
+               "--benchmark-enable", f"--benchmark-json={run}",
                "--benchmark-columns=min,max", "-p", "no:cacheprovider", "-v", "-s", "-o", "addopts="]  # fmt: skip
     print(f"lean-scheduler bench: the {args.suite} suite -> {args.out}", flush=True)
     tests = subprocess.run(command, cwd=suite_dir.parent, check=False).returncode
