@@ -75,8 +75,8 @@ class StreamSpec:
 
 
 def stream(scenario: Scenario, makespan: int, count: int, seed: int, spec: StreamSpec = StreamSpec()) -> list[Event]:
-    """``count`` events in time order (repeating the window with fresh draws until there are
-    enough): breakdowns, takt deviations and rush orders, all seeded."""
+    """``count`` events in time order: breakdowns, takt deviations and rush orders, all
+    seeded (with fresh draws over the window again until there are enough)."""
     rng = random.Random(seed)
     machines = [m.id for s in scenario.plant.stations for m in s.machines]
     stations = [s.id for s in scenario.plant.stations]
@@ -105,7 +105,7 @@ def stream(scenario: Scenario, makespan: int, count: int, seed: int, spec: Strea
                 order = _rush(scenario, rng.choice(scenario.orders), f"RUSH{k}", t)
                 events.append(OrderAdded(event_id=f"r{rounds}-rush-{k}", time=t, order=order))
         rounds += 1
-    return events[:count]
+    return sorted(events[:count], key=lambda e: e.time)
 
 
 def _arrivals(rng: random.Random, lo: int, hi: int, mean_gap: float) -> list[int]:
