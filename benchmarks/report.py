@@ -32,6 +32,14 @@ def collect(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return dict(rows)
 
 
+def records(run: dict[str, Any]) -> dict[str, Any]:
+    """Per instance, every event's answer by every method (for analyses beyond the table)."""
+    found: dict[str, Any] = {}
+    for bench in run["benchmarks"]:
+        found.update(bench.get("extra_info", {}).get("records", {}))
+    return found
+
+
 def quality(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """What must not change between two runs with deterministic limits."""
     return {
@@ -161,9 +169,10 @@ def write_report(run_json: Path, out: Path, header: str = "") -> list[Path]:
                         f"Python {machine.get('python_version', '?')}; run {run.get('datetime', '?')}")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
+    (out / "records.json").write_text(json.dumps(records(run)))
     (out / "quality.json").write_text(json.dumps(quality(rows), indent=1, sort_keys=True))
     (out / "table.md").write_text(table(rows, header))
-    return [out / "results.json", out / "quality.json", out / "table.md", *plots(rows, out)]
+    return [out / "results.json", out / "records.json", out / "quality.json", out / "table.md", *plots(rows, out)]
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ def test_repair(benchmark: Any, suite: Suite, repair_instance: str) -> None:
         result = benchmark.pedantic(repair_records, args=(repair_instance, settings, bar.update), rounds=1,
                                     iterations=1)  # fmt: skip
     rows = summarise(result, settings.budgets)
-    benchmark.extra_info.update(kind="repair", rows=rows)
+    benchmark.extra_info.update(kind="repair", rows=rows, records={repair_instance: result["records"]})
     assert all(row["invalid"] == 0 for row in rows), rows
     for row in rows:
         if row["method"] in ("default", "stability"):

@@ -156,3 +156,20 @@ def test_bad_scenario_documents_name_the_field(tmp_path):
         with pytest.raises(grpc.RpcError) as unknown:
             client.ReportEvents(pb.ReportEventsRequest(plan_id="nope", events=[event_message(downtime("x", 1))]))
         assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_what_if_settings_are_validated_by_name(tmp_path):
+    with running(config(tmp_path)) as server, stub(server) as client:
+        client.CreatePlan(pb.CreatePlanRequest(plan_id="p", scenario=document()))
+        for caps, field, words in (
+            ([pb.KanbanCap(buffer="cut->paint", cap=2)], "kanban_caps[0].buffer", "cut->paint"),
+            ([pb.KanbanCap(buffer="cut->weld", cap=0)], "kanban_caps[0].cap", "got 0"),
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.EvaluateScenario(pb.EvaluateScenarioRequest(plan_id="p", kanban_caps=caps))
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert violations(refused.value)[0][0] == field and words in violations(refused.value)[0][1]
+        with pytest.raises(grpc.RpcError) as old:
+            client.EvaluateScenario(pb.EvaluateScenarioRequest(plan_id="p", version=7))
+        assert old.value.code() == grpc.StatusCode.NOT_FOUND
+        assert client.GetPlan(pb.GetPlanRequest(plan_id="p")).plan.version == 1
