@@ -65,7 +65,7 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
     for r in rows.get("repair", []):
         lat = r["latency_ms"]
         latency = " / ".join("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("50", "95", "99", "max"))
-        tiers = ", ".join(f"{k} {v:.0%}" for k, v in r["tiers"].items())
+        tiers = ", ".join(f"{k} {v:.1%}" for k, v in r["tiers"].items())
         lines.append(f"| {r['instance']} | {r['operations']} | {r['budget_ms']} | {r['method']} | {r['events']} | "
                      f"{latency} | {_pct(r['makespan_vs_reference'])} | {_pct(r['weighted_tardiness_vs_reference'])} | "
                      f"{_ratio(r['moved_vs_right_shift'])} | {_ratio(r['shift_vs_right_shift'])} | "
