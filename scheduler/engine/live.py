@@ -154,14 +154,8 @@ class LivePlan:
                                    self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
             result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
         else:
-            config = repair_config(self.policy, self.seed)
-            if budget_ms is not None:
-                config = replace(config, budget_ms=budget_ms)
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
-            outcome = repair(problem, reference, self.kpis, config, event.event_id, seed_idx, began, stop)
-            self._adopt(problem, outcome.plan)
-            result = RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
-                                  problem, outcome.plan)  # fmt: skip
+            result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop)
         self.answered[key] = result
         return result
 
@@ -184,14 +178,26 @@ class LivePlan:
             update={"plant": self.scenario.plant.model_copy(update={"buffers": buffers})}
         )
         self._problem = compile_problem(self.scenario)
-        problem = freeze(self._problem, self._situation())
-        reference = reference_of(problem, self.plan)
+        problem = self.problem()
+        seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
+        return self._repair(problem, reference_of(problem, self.plan), event_id, seeds, budget_ms)
+
+    def _repair(
+        self,
+        problem: ProblemData,
+        reference: list[tuple[int, int] | None],
+        event_id: str,
+        seeds: set[int],
+        budget_ms: int | None,
+        began: float | None = None,
+        stop: StopToken | None = None,
+    ) -> RepairResult:
+        """Repair at the current state within ``budget_ms`` (default: the policy's), adopt the result."""
         config = repair_config(self.policy, self.seed)
         if budget_ms is not None:
             config = replace(config, budget_ms=budget_ms)
         assert self.kpis is not None
-        seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
-        outcome = repair(problem, reference, self.kpis, config, event_id, seeds)
+        outcome = repair(problem, reference, self.kpis, config, event_id, seeds, began, stop)
         self._adopt(problem, outcome.plan)
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
@@ -226,7 +232,7 @@ class LivePlan:
         self.now = max(self.now, event.time)
         self._freeze_started()
         seeds, unchanged = self._absorb(event)
-        problem = freeze(self._problem, self._situation())
+        problem = self.problem()
         return problem, reference_of(problem, self.plan), seeds, unchanged
 
     def _situation(self) -> Situation:
