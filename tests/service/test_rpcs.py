@@ -173,3 +173,25 @@ def test_what_if_settings_are_validated_by_name(tmp_path):
             client.EvaluateScenario(pb.EvaluateScenarioRequest(plan_id="p", version=7))
         assert old.value.code() == grpc.StatusCode.NOT_FOUND
         assert client.GetPlan(pb.GetPlanRequest(plan_id="p")).plan.version == 1
+
+
+def test_watchers_get_every_version_in_order_backlog_first(tmp_path):
+    with running(config(tmp_path)) as server, stub(server) as client:
+        created = client.CreatePlan(pb.CreatePlanRequest(plan_id="w", scenario=document())).plan
+        replica = Replica(scenario(), created)
+        early_call = client.WatchPlan(pb.WatchPlanRequest(plan_id="w", from_version=1), timeout=60)
+        early = iter(early_call)
+        assert next(early).plan.version == 1  # subscribed before the batch
+        events = [downtime(f"b{k}", 4 + 3 * k, machine=m) for k, m in enumerate(["WELD-1", "CUT-1", "PACK-1", "CUT-2"])]
+        answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="w", events=[event_message(e) for e in events]))
+        assert [a.version for a in answer.acks] == [2, 3, 4, 5]
+        streamed = [next(early).plan for _ in range(4)]
+        early_call.cancel()
+        assert [p.version for p in streamed] == [2, 3, 4, 5]
+        for event, plan in zip(events, streamed, strict=True):
+            assert plan.receipt.event_id == event.event_id
+            replica.take(event, plan, changed=True)
+        late_call = client.WatchPlan(pb.WatchPlanRequest(plan_id="w", from_version=3), timeout=60)
+        late = iter(late_call)
+        assert [next(late).plan.version for _ in range(3)] == [3, 4, 5]
+        late_call.cancel()
