@@ -104,8 +104,7 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(9, 4.5))
         width = 0.8 / 3
         for k, method in enumerate(METHODS[1:]):
-            samples = [[x for r in repair if r["method"] == method and r["budget_ms"] == b
-                        for x in r["latency_samples"]] for b in budgets]  # fmt: skip
+            samples = [[x for xs in _values(repair, method, b, "latency_samples") for x in xs] for b in budgets]
             box = ax.boxplot(samples, positions=[i + (k - 1) * width for i in range(len(budgets))], widths=width * 0.9,
                              patch_artist=True, showfliers=True, whis=(1, 99))  # fmt: skip
             for patch in box["boxes"]:
@@ -120,9 +119,7 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
         written.append(_save(fig, out / "latency.png"))
         fig, ax = plt.subplots(figsize=(8, 4.5))
         for method in METHODS[1:]:
-            gaps = [statistics.mean([r["makespan_vs_reference"] * 100 for r in repair if r["method"] == method
-                                     and r["budget_ms"] == b and r["makespan_vs_reference"] is not None] or [0])
-                    for b in budgets]  # fmt: skip
+            gaps = [statistics.mean(_values(repair, method, b, "makespan_vs_reference") or [0]) * 100 for b in budgets]
             ax.plot(budgets, gaps, marker="o", label=method)
         rs = [r["makespan_vs_reference"] * 100 for r in repair if r["method"] == "right_shift"
               and r["makespan_vs_reference"] is not None]  # fmt: skip
@@ -152,6 +149,11 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
         ax.legend()
         written.append(_save(fig, out / "scaling.png"))
     return written
+
+
+def _values(repair: list[dict[str, Any]], method: str, budget: int, key: str) -> list[Any]:
+    """``key`` of every row of ``method`` at ``budget`` that has it."""
+    return [r[key] for r in repair if r["method"] == method and r["budget_ms"] == budget and r[key] is not None]
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import TypeAdapter
 
@@ -217,6 +217,9 @@ class PlanBook:
                     raise
                 ack = Ack(event.event_id, event.source, result.version, result.receipt)
                 entry.acks[key] = ack
+                # The acknowledgements above are the dedupe record; the live plan's own copy
+                # of each result (a whole frozen problem per event) would only grow.
+                entry.live.answered.clear()
                 acks.append(ack)
                 if changed:
                     entry.versions.append(self._version(plan_id, entry.live, result.receipt))
@@ -245,11 +248,10 @@ class PlanBook:
                 receipts.append(fork.apply(event, budget_ms=budget_ms).receipt)
             except InputError as error:
                 raise EventRejected(k, error, []) from None
-        problem = compile_problem(fork.scenario)
+        problem = compile_problem(fork.scenario)  # every operation counts in the diff, started or not
         plan = fork.timetable(problem)
         moves = change(problem, reference_of(problem, base.plan), plan)
-        after = self._version(plan_id, fork, receipts[-1] if receipts else None)
-        after = Version(plan_id, base.version, after.now, after.plan, after.kpis, after.receipt)
+        after = replace(self._version(plan_id, fork, receipts[-1] if receipts else None), version=base.version)
         return WhatIf(
             base,
             after,
