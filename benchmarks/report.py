@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from metrics import by_event_type
 
 METHODS = ("right_shift", "plain_cp_sat", "default", "stability")
 TIMINGS = {"latency_ms", "latency_samples", "build_ms", "right_shift_ms"}
@@ -44,6 +45,7 @@ def quality(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """What must not change between two runs with deterministic limits."""
     return {
         "repair": [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows.get("repair", [])],
+        "by_event_type": rows.get("by_event_type", []),
         "initial": rows.get("initial", []),
     }
 
@@ -71,6 +73,7 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
                      f"{_ratio(r['moved_vs_right_shift'])} | {_ratio(r['shift_vs_right_shift'])} | "
                      f"{r['worse_than_right_shift']} | {tiers} | {r['solver_gave_nothing']} | "
                      f"{r['invalid']} |")  # fmt: skip
+    lines += _by_type_table(rows.get("by_event_type", []))
     if rows.get("initial"):
         lines += ["", "### Initial scheduling", "",
                   "| instance | limit s | best known | ours | gap | plain CP-SAT | gap | valid |",
@@ -94,6 +97,29 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
                   f"{r['events']} events, budget {r['budget_ms']} ms: p50 {q[50]:.1f} / p95 {q[95]:.1f} / "
                   f"p99 {q[99]:.1f} / max {lat[-1]:.1f} ms; invalid {r['invalid']}; tiers {r['tiers']}"]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _by_type_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Where the change comes from: per instance, budget and event type, right-shift's
+    moved operations and each method's share of them (and its makespan gap)."""
+    cells: dict[tuple[str, Any, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        cells[(r["instance"], r["budget_ms"], r["event_type"])][r["method"]] = r
+    lines = ["", "### Change by event type", "",
+             "| instance | budget ms | event type | events | right-shift moved (mean ops) "
+             "| moved / right-shift: plain, default, stability | makespan vs ref: right-shift, default, stability |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (inst, budget, kind), by_method in sorted(
+        cells.items(), key=lambda c: (c[0][0], str(c[0][1]).zfill(6), c[0][2])
+    ):
+        if budget == "-":
+            continue
+        rs = cells[(inst, "-", kind)]["right_shift"]
+        moved = ", ".join(_ratio(by_method[m]["moved_vs_right_shift"]) for m in METHODS[1:])
+        gaps = ", ".join(_pct(r["makespan_vs_reference"]) for r in (rs, by_method["default"], by_method["stability"]))
+        lines.append(f"| {inst} | {budget} | {kind} | {rs['events']} | {rs['moved_right_shift']:.1f} | {moved} | "
+                     f"{gaps} |")  # fmt: skip
+    return lines if len(lines) > 5 else []
 
 
 def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
@@ -166,6 +192,9 @@ def _save(fig: Any, path: Path) -> Path:
 def write_report(run_json: Path, out: Path, header: str = "") -> list[Path]:
     run = json.loads(run_json.read_text())
     rows = collect(run)
+    operations = {r["instance"]: r["operations"] for r in rows.get("repair", [])}
+    rows["by_event_type"] = [row for name, found in records(run).items() for row in by_event_type(
+        {"instance": name, "operations": operations.get(name), "records": found})]  # fmt: skip
     machine = run.get("machine_info", {})
     header = header or (f"Machine: {machine.get('machine', '?')}, {machine.get('cpu', {}).get('count', '?')} cores, "
                         f"Python {machine.get('python_version', '?')}; run {run.get('datetime', '?')}")  # fmt: skip

@@ -14,7 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cells import initial_quality, repair_records, scaling, summarise
+from cells import initial_quality, repair_records, scaling
+from metrics import summarise
 from service_bench import latency
 from suites import SUITES, Suite
 from tqdm import tqdm
