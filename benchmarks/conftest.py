@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +27,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, values in (("repair_instance", suite.repair), ("initial_instance", suite.initial)):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, [v for v in values if not only or v in only])
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    """The versions the numbers depend on, in every run's JSON (and so in its table)."""
+    machine_info.update({name: version(name) for name in ("ortools", "protobuf", "grpcio", "lean-scheduler")})

@@ -1,8 +1,10 @@
-"""Tables and plots from a suite run (the pytest-benchmark JSON): ``results.json`` (every
-row), ``quality.json`` (the rows without timings: two smoke runs must give the same file),
-``table.md`` and PNG plots.
+"""Tables and plots from suite runs (pytest-benchmark JSON): ``results.json`` (every row),
+``records.json`` (every event's answers), ``quality.json`` (the rows without timings: two
+smoke runs must give the same file), ``table.md`` and PNG plots.
 
-Usage: ``python benchmarks/report.py RUN.json --out DIR`` (``lean-scheduler bench`` calls it).
+Usage: ``python benchmarks/report.py RUN.json [RUN.json ...] --out DIR`` (``lean-scheduler
+bench`` calls it with its run). Several runs (parts of the full suite) merge into one
+report; where two runs measured the same cell, the later file on the command line wins.
 """
 
 from __future__ import annotations
@@ -24,13 +26,18 @@ METHODS = ("right_shift", "plain_cp_sat", "default", "stability")
 TIMINGS = {"latency_ms", "latency_samples", "build_ms", "right_shift_ms"}
 
 
+KEYS = {"repair": ("instance", "budget_ms", "method"), "initial": ("instance", "seconds"), "scaling": ("instance",),
+        "service": ()}  # fmt: skip
+"""What identifies a row of each kind: a later run's row replaces an earlier one's."""
+
+
 def collect(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = defaultdict(dict)
     for bench in run["benchmarks"]:
         info = bench.get("extra_info", {})
-        if "kind" in info:
-            rows[info["kind"]] += info["rows"]
-    return dict(rows)
+        for row in info.get("rows", []) if "kind" in info else []:
+            rows[info["kind"]][tuple(row[k] for k in KEYS[info["kind"]])] = row
+    return {kind: list(by_key.values()) for kind, by_key in rows.items()}
 
 
 def records(run: dict[str, Any]) -> dict[str, Any]:
@@ -93,9 +100,10 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
     for r in rows.get("service", []):
         lat = sorted(r["latency_ms"])
         q = {p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))] for p in (50, 95, 99)}
+        tiers = ", ".join(f"{k} {v}" for k, v in r["tiers"].items())
         lines += ["", "### ReportEvents over gRPC (loopback, demo line)", "",
                   f"{r['events']} events, budget {r['budget_ms']} ms: p50 {q[50]:.1f} / p95 {q[95]:.1f} / "
-                  f"p99 {q[99]:.1f} / max {lat[-1]:.1f} ms; invalid {r['invalid']}; tiers {r['tiers']}"]  # fmt: skip
+                  f"p99 {q[99]:.1f} / max {lat[-1]:.1f} ms; invalid {r['invalid']}; tiers {tiers}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -189,15 +197,25 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def write_report(run_json: Path, out: Path, header: str = "") -> list[Path]:
-    run = json.loads(run_json.read_text())
+def merged(paths: list[Path]) -> dict[str, Any]:
+    """One run of several: their benchmarks in order, the first one's machine, every date."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    dates = [f"{str(run.get('datetime', '?'))[:16]} (commit {str(run.get('commit_info', {}).get('id', '?'))[:7]})"
+             for run in runs]  # fmt: skip
+    return {"benchmarks": [b for run in runs for b in run["benchmarks"]],
+            "machine_info": runs[0].get("machine_info", {}), "datetime": ", ".join(dates)}  # fmt: skip
+
+
+def write_report(run_json: list[Path], out: Path, header: str = "") -> list[Path]:
+    run = merged(run_json)
     rows = collect(run)
     operations = {r["instance"]: r["operations"] for r in rows.get("repair", [])}
     rows["by_event_type"] = [row for name, found in records(run).items() for row in by_event_type(
         {"instance": name, "operations": operations.get(name), "records": found})]  # fmt: skip
     machine = run.get("machine_info", {})
     header = header or (f"Machine: {machine.get('machine', '?')}, {machine.get('cpu', {}).get('count', '?')} cores, "
-                        f"Python {machine.get('python_version', '?')}; run {run.get('datetime', '?')}")  # fmt: skip
+                        f"Python {machine.get('python_version', '?')}, ortools {machine.get('ortools', '?')}; "
+                        f"runs {run.get('datetime', '?')}")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     (out / "records.json").write_text(json.dumps(records(run)))
@@ -208,7 +226,7 @@ def write_report(run_json: Path, out: Path, header: str = "") -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("run", type=Path)
+    parser.add_argument("run", type=Path, nargs="+")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--header", default="")
     args = parser.parse_args()
