@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck pytest proto bench bench-smoke install install-dev clean
+.PHONY: demo test lint typecheck pytest proto bench bench-targets bench-smoke install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: install-dev
 ## make bench: the full benchmark suite (hours on 2 cores); results, table and plots in out/bench
 bench: install-dev
 	$(BIN)/lean-scheduler bench --suite full --out $(OUT)/bench
+
+## make bench-targets: the cells the README's targets name (ta21 and ta51 at 500 ms, ta71 at
+## 200 ms, 200 events each; about 100 minutes on 2 cores) into out/bench-targets
+bench-targets: install-dev
+	$(BIN)/lean-scheduler bench --suite targets --out $(OUT)/bench-targets
 
 ## make bench-smoke: the CI suite (minutes; deterministic limits; asserts quality, not timings)
 bench-smoke: install-dev

@@ -15,7 +15,7 @@ from suites import SUITES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--suite", default="smoke", choices=["smoke", "full"], help="which suite to run")
+    parser.addoption("--suite", default="smoke", choices=sorted(SUITES), help="which suite to run")
     parser.addoption("--instances", default="", help="comma-separated: only these instances")
     parser.addoption("--budgets", default="", help="comma-separated ms: instead of the suite's budgets")
     parser.addoption("--events", default=0, type=int, help="events per cell instead of the suite's")

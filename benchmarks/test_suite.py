@@ -29,11 +29,11 @@ def suite(request: pytest.FixtureRequest) -> Suite:
     events = request.config.getoption("--events")
     settings = replace(chosen.settings, budgets=budgets or chosen.settings.budgets,
                        events=events or chosen.settings.events)  # fmt: skip
-    return replace(chosen, settings=settings)
+    return replace(chosen, settings=settings, budgets_for={} if budgets else chosen.budgets_for)
 
 
 def test_repair(benchmark: Any, suite: Suite, repair_instance: str) -> None:
-    settings = suite.settings
+    settings = replace(suite.settings, budgets=suite.budgets(repair_instance))
     with tqdm(total=settings.events, desc=f"repair {repair_instance}", unit="event", file=sys.stderr,
               leave=False) as bar:  # fmt: skip
         result = benchmark.pedantic(repair_records, args=(repair_instance, settings, bar.update), rounds=1,

@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("plan_id")
 
     p = commands.add_parser("bench", help="run the benchmark suite (source checkout): JSON, markdown table, plots")
-    p.add_argument("--suite", choices=["smoke", "full"], default="smoke")
+    p.add_argument("--suite", choices=["smoke", "full", "targets"], default="smoke",
+                   help="smoke: CI, minutes; full: every instance and budget, about a day on 2 cores; "
+                        "targets: the README's target cells, about 100 minutes")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("out/bench"), metavar="DIR")
     p.add_argument("--instances", default="", metavar="A,B", help="only these instances (default: the suite's)")
     p.add_argument("--budgets", default="", metavar="MS,MS", help="repair budgets (default: the suite's)")
