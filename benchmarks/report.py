@@ -20,7 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from metrics import by_event_type
+from metrics import budgets_of, by_event_type, summarise
 
 METHODS = ("right_shift", "plain_cp_sat", "default", "stability")
 TIMINGS = {"latency_ms", "latency_samples", "build_ms", "right_shift_ms"}
@@ -68,8 +68,8 @@ def _ratio(value: float | None) -> str:
 def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
     lines = [header, "", "### Repair", "",
              "| instance | ops | budget ms | method | events | latency p50 / p95 / p99 / max ms | makespan vs 10 s ref "
-             "| w. tardiness vs ref | moved / right-shift | \\|shift\\| / right-shift | worse than right-shift | tiers "
-             "| solver gave nothing | invalid |",
+             "| w. tardiness vs ref | moved / right-shift (per-event mean) | \\|shift\\| / right-shift "
+             "| worse than right-shift | tiers | solver gave nothing | invalid |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows.get("repair", []):
         lat = r["latency_ms"]
@@ -77,7 +77,8 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
         tiers = ", ".join(f"{k} {v:.1%}" for k, v in r["tiers"].items())
         lines.append(f"| {r['instance']} | {r['operations']} | {r['budget_ms']} | {r['method']} | {r['events']} | "
                      f"{latency} | {_pct(r['makespan_vs_reference'])} | {_pct(r['weighted_tardiness_vs_reference'])} | "
-                     f"{_ratio(r['moved_vs_right_shift'])} | {_ratio(r['shift_vs_right_shift'])} | "
+                     f"{_ratio(r['moved_vs_right_shift'])} ({_ratio(r['moved_vs_right_shift_mean'])}) | "
+                     f"{_ratio(r['shift_vs_right_shift'])} | "
                      f"{r['worse_than_right_shift']} | {tiers} | {r['solver_gave_nothing']} | "
                      f"{r['invalid']} |")  # fmt: skip
     lines += _by_type_table(rows.get("by_event_type", []))
@@ -172,7 +173,8 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
                 ax.scatter(*zip(*points, strict=True), label=method, alpha=0.7)
         ax.set(xlabel="makespan over the 10 s reference (%)", ylabel="moved operations / right-shift's",
                title="Stability against quality (one point per instance and budget)")  # fmt: skip
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # no point when right-shift moved nothing
+            ax.legend()
         written.append(_save(fig, out / "stability.png"))
     if rows.get("scaling"):
         fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -209,9 +211,14 @@ def merged(paths: list[Path]) -> dict[str, Any]:
 def write_report(run_json: list[Path], out: Path, header: str = "") -> list[Path]:
     run = merged(run_json)
     rows = collect(run)
+    # Repair rows are recomputed from the records (the same metrics for runs made before a
+    # metric changed); runs without records keep the rows they stored.
     operations = {r["instance"]: r["operations"] for r in rows.get("repair", [])}
-    rows["by_event_type"] = [row for name, found in records(run).items() for row in by_event_type(
-        {"instance": name, "operations": operations.get(name), "records": found})]  # fmt: skip
+    results = [{"instance": name, "operations": operations.get(name), "records": found}
+               for name, found in records(run).items()]  # fmt: skip
+    recomputed = [row for result in results for row in summarise(result, budgets_of(result["records"]))]
+    rows["repair"] = [r for r in rows.get("repair", []) if r["instance"] not in records(run)] + recomputed
+    rows["by_event_type"] = [row for result in results for row in by_event_type(result)]
     machine = run.get("machine_info", {})
     header = header or (f"Machine: {machine.get('machine', '?')}, {machine.get('cpu', {}).get('count', '?')} cores, "
                         f"Python {machine.get('python_version', '?')}, ortools {machine.get('ortools', '?')}; "
