@@ -141,7 +141,7 @@ def initial_quality(name: str, seconds: float, settings: Settings) -> dict[str, 
         "seconds": seconds,
         "best_known": bound,
         "ours": report.kpis.makespan if report else None,
-        "ours_valid": bool(report and report.valid),
+        "ours_valid": report.valid if report else None,  # None: no plan within the limit
         "plain": plain_makespan,
         "plain_valid": plain_valid,
     }

@@ -10,9 +10,9 @@ from scheduler.problem import ProblemData, Timetable
 
 
 def plain_jssp(problem: ProblemData, seconds: float, workers: int, seed: int,
-               deterministic: bool) -> tuple[int | None, bool]:  # fmt: skip
+               deterministic: bool) -> tuple[int | None, bool | None]:  # fmt: skip
     """(makespan, checker-valid) of the plain model's best solution (single-machine
-    operations only; None when it found nothing)."""
+    operations only; both None when it found nothing)."""
     model = cp_model.CpModel()
     horizon = sum(max(d for _, d in modes) for modes in problem.op_modes)
     starts, ends, machines = [], [], []
@@ -40,6 +40,6 @@ def plain_jssp(problem: ProblemData, seconds: float, workers: int, seed: int,
     else:
         solver.parameters.max_time_in_seconds = seconds
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, False
+        return None, None
     plan = Timetable(tuple(machines), tuple(solver.value(s) for s in starts), tuple(solver.value(e) for e in ends))
     return solver.value(makespan), check(problem, plan).valid

@@ -91,8 +91,10 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
             gap = [
                 ("-" if v is None or not best else f"{100 * (v - best) / best:.1f}%") for v in (r["ours"], r["plain"])
             ]
-            lines.append(f"| {r['instance']} | {r['seconds']:g} | {best} | {r['ours']} | {gap[0]} | {r['plain']} | "
-                         f"{gap[1]} | {'yes' if r['ours_valid'] and r['plain_valid'] else 'NO'} |")  # fmt: skip
+            found = [v for v in (r["ours_valid"], r["plain_valid"]) if v is not None]
+            ours, plain = ("none in time" if v is None else v for v in (r["ours"], r["plain"]))
+            lines.append(f"| {r['instance']} | {r['seconds']:g} | {best} | {ours} | {gap[0]} | {plain} | {gap[1]} | "
+                         f"{'yes' if all(found) else 'NO'} |")  # fmt: skip
     if rows.get("scaling"):
         lines += ["", "### Cost against size (medians)", "",
                   "| instance | operations | model build ms | right-shift ms |", "|---|---|---|---|"]  # fmt: skip
