@@ -1,7 +1,7 @@
 """The suites: ``smoke`` (CI: minutes, deterministic limits, fixed seeds; it asserts quality
 and validity, never timings), ``full`` (every instance and budget: about a day on 2 cores)
 and ``targets`` (the full suite's cells that the README's targets name: ta21 and ta51 at
-500 ms, ta71 at 200 ms, 200 events each; about 100 minutes)."""
+500 ms, ta71 at 200 ms, 200 events each; about 2 hours)."""
 
 from __future__ import annotations
 

@@ -124,10 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("bench", help="run the benchmark suite (source checkout): JSON, markdown table, plots")
     p.add_argument("--suite", choices=["smoke", "full", "targets"], default="smoke",
                    help="smoke: CI, minutes; full: every instance and budget, about a day on 2 cores; "
-                        "targets: the README's target cells, about 100 minutes")  # fmt: skip
+                        "targets: the README's target cells, about 2 hours")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("out/bench"), metavar="DIR")
     p.add_argument("--instances", default="", metavar="A,B", help="only these instances (default: the suite's)")
-    p.add_argument("--budgets", default="", metavar="MS,MS", help="repair budgets (default: the suite's)")
+    p.add_argument(
+        "--budgets", type=_budgets, default="", metavar="MS,MS", help="repair budgets (default: the suite's)"
+    )
     p.add_argument("--events", type=_positive(int), metavar="N", help="events per cell (default: the suite's)")
 
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
@@ -393,6 +395,11 @@ def _bench(args: argparse.Namespace) -> int:
     suite_dir = Path(__file__).resolve().parents[1] / "benchmarks"
     if not (suite_dir / "test_suite.py").exists():
         raise InputError.single("bench", f"needs the source checkout's benchmarks/ (not found at {suite_dir})")
+    for name in filter(None, args.instances.split(",")):
+        if name != "demo" and not (suite_dir.parent / "scenarios" / "jssp" / f"{name}.json").exists():
+            raise InputError.single(
+                "--instances", f"unknown instance {name!r} (scenarios/jssp/ has the job shops; demo)"
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     run = args.out / "pytest-benchmark.json"
     command = [sys.executable, "-m", "pytest", str(suite_dir / "test_suite.py"), "--suite", args.suite,
@@ -499,13 +506,19 @@ def _positive(kind: type[int] | type[float]) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _budgets(text: str) -> str:
+    """Comma-separated positive milliseconds, as the suite's ``--budgets`` takes them."""
+    parse = _positive(int)
+    return ",".join(str(parse(part)) for part in text.split(",") if part.strip())
 
 
 def _non_negative(text: str) -> int:

@@ -284,8 +284,10 @@ BAD_FILES: list[tuple[str, list[str], list[str]]] = [
         ["solve", "{tmp}/ok.json", "--time-limit", "-1"],
         ["--time-limit", "must be positive, got -1"],
     ),
-    ("workers not a number", ["solve", "{tmp}/ok.json", "--workers", "two"], ["--workers", "'two' is not a int"]),
+    ("workers not a number", ["solve", "{tmp}/ok.json", "--workers", "two"], ["--workers", "'two' is not an integer"]),
     ("unknown command", ["plan", "x"], ["invalid choice: 'plan'"]),
+    ("bench budgets not numbers", ["bench", "--budgets", "100,x"], ["--budgets", "'x' is not an integer"]),
+    ("bench unknown instance", ["bench", "--instances", "ft10,ta99"], ["--instances: unknown instance 'ta99'"]),
     ("plan without assignments", ["check", "{tmp}/ok.json", "{tmp}/ok.json"], ["assignments: is required"]),
     (
         "plan with unknown operation",
