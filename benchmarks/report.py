@@ -4,7 +4,8 @@ smoke runs must give the same file), ``table.md`` and PNG plots.
 
 Usage: ``python benchmarks/report.py RUN.json [RUN.json ...] --out DIR`` (``lean-scheduler
 bench`` calls it with its run). Several runs (parts of the full suite) merge into one
-report; where two runs measured the same cell, the later file on the command line wins.
+report; where two runs measured the same instance (or initial, scaling, service cell), the
+later file on the command line wins.
 """
 
 from __future__ import annotations
@@ -215,11 +216,12 @@ def write_report(run_json: list[Path], out: Path, header: str = "") -> list[Path
     rows = collect(run)
     # Repair rows are recomputed from the records (the same metrics for runs made before a
     # metric changed); runs without records keep the rows they stored.
+    answers = records(run)
     operations = {r["instance"]: r["operations"] for r in rows.get("repair", [])}
     results = [{"instance": name, "operations": operations.get(name), "records": found}
-               for name, found in records(run).items()]  # fmt: skip
+               for name, found in answers.items()]  # fmt: skip
     recomputed = [row for result in results for row in summarise(result, budgets_of(result["records"]))]
-    rows["repair"] = [r for r in rows.get("repair", []) if r["instance"] not in records(run)] + recomputed
+    rows["repair"] = [r for r in rows.get("repair", []) if r["instance"] not in answers] + recomputed
     rows["by_event_type"] = [row for result in results for row in by_event_type(result)]
     machine = run.get("machine_info", {})
     header = header or (f"Machine: {machine.get('machine', '?')}, {machine.get('cpu', {}).get('count', '?')} cores, "
@@ -227,7 +229,7 @@ def write_report(run_json: list[Path], out: Path, header: str = "") -> list[Path
                         f"runs {run.get('datetime', '?')}")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
-    (out / "records.json").write_text(json.dumps(records(run)))
+    (out / "records.json").write_text(json.dumps(answers))
     (out / "quality.json").write_text(json.dumps(quality(rows), indent=1, sort_keys=True))
     (out / "table.md").write_text(table(rows, header))
     return [out / "results.json", out / "records.json", out / "quality.json", out / "table.md", *plots(rows, out)]

@@ -11,6 +11,7 @@ from cells import Settings
 
 JSSP = ["ft10", "la16", "la17", "la18", "la19", "la20", *(f"ta{k:02d}" for k in range(1, 11)),
         "ta21", "ta41", "ta51", "ta61", "ta71"]  # fmt: skip
+SCALING = ["ft10", "ta01", "ta21", "ta41", "ta51", "ta61", "ta71"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ SUITES = {
         settings=Settings(budgets=(100, 200, 500, 2000), events=200, seed=1, reference_s=10.0),
         initial=JSSP,
         initial_seconds=(1.0, 10.0),
-        scaling=["ft10", "ta01", "ta21", "ta41", "ta51", "ta61", "ta71"],
+        scaling=SCALING,
         service_events=200,
     ),
     "targets": Suite(
@@ -55,7 +56,7 @@ SUITES = {
         budgets_for={"ta71": (200,)},
         initial=["ta21", "ta51", "ta71"],
         initial_seconds=(1.0, 10.0),
-        scaling=["ft10", "ta01", "ta21", "ta41", "ta51", "ta61", "ta71"],
+        scaling=SCALING,
         service_events=200,
     ),
 }
