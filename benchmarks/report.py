@@ -139,7 +139,7 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
     repair = rows.get("repair", [])
     budgets = sorted({r["budget_ms"] for r in repair if r["budget_ms"] != "-"})
     if repair and budgets:
-        fig, ax = plt.subplots(figsize=(9, 4.5))
+        _, ax = plt.subplots(figsize=(9, 4.5))
         width = 0.8 / 3
         for k, method in enumerate(METHODS[1:]):
             samples = [[x for xs in _values(repair, method, b, "latency_samples") for x in xs] for b in budgets]
@@ -151,11 +151,10 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
         for i, b in enumerate(budgets):
             ax.hlines(b, i - 0.45, i + 0.45, colors="grey", linestyles=":")
         ax.set_xticks(range(len(budgets)), [str(b) for b in budgets])
-        ax.set(yscale="log", xlabel="budget (ms; dotted: the budget)", ylabel="latency (ms)",
-               title="Latency distribution per budget (all instances; whiskers 1-99%)")  # fmt: skip
-        ax.legend()
-        written.append(_save(fig, out / "latency.png"))
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        written.append(_save(ax, out / "latency.png", yscale="log", xlabel="budget (ms; dotted: the budget)",
+                             ylabel="latency (ms)",
+                             title="Latency distribution per budget (all instances; whiskers 1-99%)"))  # fmt: skip
+        _, ax = plt.subplots(figsize=(8, 4.5))
         for method in METHODS[1:]:
             gaps = [statistics.mean(_values(repair, method, b, "makespan_vs_reference") or [0]) * 100 for b in budgets]
             ax.plot(budgets, gaps, marker="o", label=method)
@@ -163,30 +162,26 @@ def plots(rows: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
               and r["makespan_vs_reference"] is not None]  # fmt: skip
         if rs:
             ax.axhline(statistics.mean(rs), linestyle="--", color="grey", label="right_shift")
-        ax.set(xscale="log", xlabel="budget (ms)", ylabel="makespan over the 10 s reference (%, mean)",
-               title="Quality against budget")  # fmt: skip
-        ax.legend()
-        written.append(_save(fig, out / "quality.png"))
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        written.append(_save(ax, out / "quality.png", xscale="log", xlabel="budget (ms)",
+                             ylabel="makespan over the 10 s reference (%, mean)",
+                             title="Quality against budget"))  # fmt: skip
+        _, ax = plt.subplots(figsize=(8, 4.5))
         for method in METHODS[1:]:
             points = [(r["makespan_vs_reference"] * 100, r["moved_vs_right_shift"]) for r in repair
                       if r["method"] == method and r["makespan_vs_reference"] is not None
                       and r["moved_vs_right_shift"] is not None]  # fmt: skip
             if points:
                 ax.scatter(*zip(*points, strict=True), label=method, alpha=0.7)
-        ax.set(xlabel="makespan over the 10 s reference (%)", ylabel="moved operations / right-shift's",
-               title="Stability against quality (one point per instance and budget)")  # fmt: skip
-        if ax.get_legend_handles_labels()[0]:  # no point when right-shift moved nothing
-            ax.legend()
-        written.append(_save(fig, out / "stability.png"))
+        written.append(_save(ax, out / "stability.png", xlabel="makespan over the 10 s reference (%)",
+                             ylabel="moved operations / right-shift's",
+                             title="Stability against quality (one point per instance and budget)"))  # fmt: skip
     if rows.get("scaling"):
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        _, ax = plt.subplots(figsize=(8, 4.5))
         ops = [r["operations"] for r in rows["scaling"]]
         ax.plot(ops, [r["build_ms"] for r in rows["scaling"]], marker="o", label="CP-SAT model build")
         ax.plot(ops, [r["right_shift_ms"] for r in rows["scaling"]], marker="o", label="right-shift")
-        ax.set(xscale="log", yscale="log", xlabel="operations", ylabel="ms (median)", title="Cost against size")
-        ax.legend()
-        written.append(_save(fig, out / "scaling.png"))
+        written.append(_save(ax, out / "scaling.png", xscale="log", yscale="log", xlabel="operations",
+                             ylabel="ms (median)", title="Cost against size"))  # fmt: skip
     return written
 
 
@@ -195,7 +190,12 @@ def _values(repair: list[dict[str, Any]], method: str, budget: int, key: str) ->
     return [r[key] for r in repair if r["method"] == method and r["budget_ms"] == budget and r[key] is not None]
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(ax: Any, path: Path, **labels: str) -> Path:
+    """Label the axes, add the legend (when something was plotted with a label), write the PNG."""
+    ax.set(**labels)
+    if ax.get_legend_handles_labels()[0]:  # e.g. no stability point when right-shift moved nothing
+        ax.legend()
+    fig = ax.figure
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
