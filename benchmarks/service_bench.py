@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from disruptions import downtime_pairs
 
+from scheduler.client import scenario_document as document_of
 from scheduler.domain.files import load_scenario
-from scheduler.service.client import document_of, rows
 from scheduler.service.convert import event_message, pb, pb_grpc
+from scheduler.service.convert import plan_rows as rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "demo_line.yaml"

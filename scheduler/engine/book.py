@@ -23,8 +23,8 @@ from scheduler.check import Kpis
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
 from scheduler.domain.files import parse_scenario
-from scheduler.engine.live import LivePlan, Position
-from scheduler.problem import compile_problem, reference_of
+from scheduler.engine.live import LivePlan
+from scheduler.problem import Position, compile_problem, reference_of
 from scheduler.repair import Change, Receipt, change
 from scheduler.solver import StopToken
 from scheduler.store import EventRecord, PlanRecord, PlanStore

@@ -32,6 +32,7 @@ from scheduler.domain.events import (
     OrderCancelled,
 )
 from scheduler.problem import (
+    Position,
     ProblemData,
     Timetable,
     compile_problem,
@@ -43,9 +44,6 @@ from scheduler.problem.freeze import Situation, duration_factor, freeze, scaled_
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, StopToken, solve
-
-Position = tuple[str, int, int]
-"""(machine id, start, end)"""
 
 
 @dataclass

@@ -8,10 +8,11 @@ from scheduler.problem.compile import (
     schedule_from_timetable,
     timetable_from_schedule,
 )
-from scheduler.problem.data import BufferData, ProblemData, Timetable, Weights, cap_demands
+from scheduler.problem.data import BufferData, Position, ProblemData, Timetable, Weights, cap_demands
 
 __all__ = [
     "BufferData",
+    "Position",
     "ProblemData",
     "Timetable",
     "Weights",

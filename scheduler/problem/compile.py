@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scheduler.domain import Assignment, ObjectiveWeights, Scenario, Schedule
-from scheduler.problem.data import BufferData, ProblemData, Timetable, Weights
+from scheduler.problem.data import BufferData, Position, ProblemData, Timetable, Weights
 
 
 def compile_weights(weights: ObjectiveWeights) -> Weights:
@@ -159,7 +159,7 @@ def schedule_from_timetable(problem: ProblemData, timetable: Timetable) -> Sched
     )
 
 
-def reference_of(problem: ProblemData, rows: Mapping[str, tuple[str, int, int]]) -> list[tuple[int, int] | None]:
+def reference_of(problem: ProblemData, rows: Mapping[str, Position]) -> list[tuple[int, int] | None]:
     """Per operation of ``problem``: (machine index, start) in a plan given by id as
     {operation id: (machine id, start, end)}, or None where the plan lacks it."""
     return [
@@ -168,6 +168,6 @@ def reference_of(problem: ProblemData, rows: Mapping[str, tuple[str, int, int]])
     ]
 
 
-def rows_of(schedule: Schedule) -> dict[str, tuple[str, int, int]]:
+def rows_of(schedule: Schedule) -> dict[str, Position]:
     """{operation id: (machine id, start, end)} of a schedule."""
     return {a.operation_id: (a.machine_id, a.start, a.end) for a in schedule.assignments}

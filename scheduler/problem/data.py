@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+Position = tuple[str, int, int]
+"""An operation's place in a plan, by id: (machine id, start, end)."""
+
 
 @dataclass(frozen=True)
 class Weights:

@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from scheduler.problem.compile import merge_windows
-from scheduler.problem.data import ProblemData
+from scheduler.problem.data import Position, ProblemData
 
 
 @dataclass(frozen=True)
 class Situation:
     now: int
-    fixed: Mapping[str, tuple[str, int, int]] = field(default_factory=dict)
+    fixed: Mapping[str, Position] = field(default_factory=dict)
     """Operation id -> (machine id, start, end): done, running, or interrupted."""
     downtime: tuple[tuple[str, int, int], ...] = ()
     """(machine id, start, end) windows in which a machine is down."""

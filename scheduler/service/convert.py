@@ -10,22 +10,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import TypeAdapter, ValidationError
 
-from scheduler.check import Kpis
-from scheduler.domain import InputError, Scenario
+from scheduler.domain import Assignment, InputError, Scenario, Schedule
 from scheduler.domain.errors import FieldProblem, field_problems
 from scheduler.domain.events import Event
 from scheduler.domain.files import parse_scenario
 from scheduler.domain.timebase import TimeBase, TimeUnit, use_timebase
-from scheduler.engine import Ack, Summary, Version, WhatIf
-from scheduler.repair import Receipt
+from scheduler.problem import Position
 from scheduler.rpc.v1 import scheduler_pb2 as pb
 from scheduler.rpc.v1 import scheduler_pb2_grpc as pb_grpc
+
+if TYPE_CHECKING:  # the engine (and the solver under it) is not loaded by clients that only convert events
+    from scheduler.check import Kpis
+    from scheduler.engine import Ack, Summary, Version, WhatIf
+    from scheduler.repair import Receipt
 
 _EVENT = TypeAdapter(Event)
 _ENVELOPE = {"event_id", "source", "sequence"}
@@ -51,8 +54,10 @@ __all__ = [  # with the generated modules, for the servicer, the server and clie
     "kpis_message",
     "pb",
     "pb_grpc",
+    "plan_rows",
     "receipt_message",
     "scenario_from",
+    "schedule_of",
     "summary_message",
     "version_message",
     "what_if_message",
@@ -188,6 +193,20 @@ def event_message(event: Event) -> pb.Event:
             if value != "" or name != "reason":
                 setattr(body, name, value)
     return message
+
+
+def plan_rows(version: pb.PlanVersion) -> dict[str, Position]:
+    """A plan version's schedule as {operation id: (machine id, start, end)}."""
+    s = version.schedule
+    return {
+        op: (s.machine_ids[m], start, end)
+        for op, m, start, end in zip(s.operation_ids, s.machine_indexes, s.start_ticks, s.end_ticks, strict=True)
+    }
+
+
+def schedule_of(plan: Mapping[str, Position]) -> Schedule:
+    return Schedule(assignments=[Assignment(operation_id=op, machine_id=m, start=s, end=e)
+                                 for op, (m, s, e) in plan.items()])  # fmt: skip
 
 
 def version_message(version: Version, scenario: Scenario) -> pb.PlanVersion:

@@ -18,9 +18,9 @@ from scheduler.domain import Scenario
 from scheduler.domain.events import Event
 from scheduler.domain.files import load_scenario, parse_scenario
 from scheduler.engine import LivePlan
-from scheduler.service.client import rows, schedule_of
 from scheduler.service.config import ServerConfig
-from scheduler.service.convert import event_message, pb, pb_grpc
+from scheduler.service.convert import event_message, pb, pb_grpc, schedule_of
+from scheduler.service.convert import plan_rows as rows
 from scheduler.service.server import Server, start_server
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -65,7 +65,7 @@ def running(config: ServerConfig) -> Iterator[Server]:
 
 
 def config(data_dir: Path, **settings: object) -> ServerConfig:
-    return ServerConfig(addr="127.0.0.1:0", data_dir=data_dir, **settings)  # type: ignore[arg-type]
+    return ServerConfig(**{"addr": "127.0.0.1:0", "data_dir": data_dir, **settings})  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 
 from scheduler.domain.events import DowntimeStarted, Event
-from scheduler.service.client import rows
 from scheduler.service.convert import event_message, pb, pb_grpc
+from scheduler.service.convert import plan_rows as rows
 from tests.service.harness import ROOT, Replica, document, scenario
 
 

@@ -10,8 +10,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scheduler.domain.events import DowntimeStarted
-from scheduler.service.client import rows
 from scheduler.service.convert import event_message, pb
+from scheduler.service.convert import plan_rows as rows
 from tests.service.harness import (
     Replica,
     config,

@@ -14,8 +14,8 @@ import pytest
 
 from scheduler.domain.events import DowntimeStarted
 from scheduler.domain.files import load_scenario
-from scheduler.service.client import rows
 from scheduler.service.convert import pb
+from scheduler.service.convert import plan_rows as rows
 from tests.service.harness import ROOT, config, running, stub, verify
 
 NODE = ROOT / "tests" / "node"

@@ -10,8 +10,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from scheduler.domain.events import DowntimeStarted
-from scheduler.service.client import rows
 from scheduler.service.convert import event_message, pb
+from scheduler.service.convert import plan_rows as rows
 from tests.service.harness import Replica, config, document, running, scenario, stub
 
 

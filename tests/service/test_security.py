@@ -10,7 +10,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from scheduler.service.client import Connection
+from scheduler.client import Connection
 from scheduler.service.convert import pb, pb_grpc
 from tests.service.harness import config, running
 

@@ -1,71 +1,25 @@
-"""Client side: channels with TLS and tokens, and the MES simulator that replays a
-scenario's event script against a server as the MES would."""
+"""``lean-scheduler mes-sim``: replay a scenario's event script against a server as the
+MES would, one call per event, and check the server's final plan locally."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
-from scheduler.domain import InputError, Scenario, Schedule
+from scheduler.cli.output import write
+from scheduler.cli.remote import connection, document, remote
+from scheduler.cli.solving import script
+from scheduler.client import Connection, PlanVersion, Receipt, SchedulerClient
+from scheduler.domain import Scenario
 from scheduler.domain.events import Event
-from scheduler.domain.schedule import Assignment
 from scheduler.engine import LivePlan
-from scheduler.engine.live import Position
 from scheduler.gantt import render_gantt
 from scheduler.problem import compile_problem
-from scheduler.service.convert import TIER_NAMES, event_message, pb, pb_grpc
-
-
-@dataclass(frozen=True)
-class Connection:
-    addr: str
-    token: str | None = None
-    ca: Path | None = None
-    """With it, the channel uses TLS and trusts this CA."""
-    cert: Path | None = None
-    key: Path | None = None
-    """With ``cert``: the client's certificate for mutual TLS."""
-
-    def channel(self) -> grpc.Channel:
-        if self.ca is None:
-            return grpc.insecure_channel(self.addr)
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=self.ca.read_bytes(),
-            private_key=self.key.read_bytes() if self.key else None,
-            certificate_chain=self.cert.read_bytes() if self.cert else None,
-        )
-        return grpc.secure_channel(self.addr, credentials)
-
-    @property
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
-
-
-def rows(version: pb.PlanVersion) -> dict[str, Position]:
-    s = version.schedule
-    return {
-        op: (s.machine_ids[m], start, end)
-        for op, m, start, end in zip(s.operation_ids, s.machine_indexes, s.start_ticks, s.end_ticks, strict=True)
-    }
-
-
-def schedule_of(plan: dict[str, Position]) -> Schedule:
-    return Schedule(assignments=[Assignment(operation_id=op, machine_id=m, start=s, end=e)
-                                 for op, (m, s, e) in plan.items()])  # fmt: skip
-
-
-def document_of(path: Path) -> pb.ScenarioDocument:
-    try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise InputError.single(str(path), f"cannot read: {error.strerror}") from None
-    fmt = pb.DOCUMENT_FORMAT_JSON if path.suffix.lower() == ".json" else pb.DOCUMENT_FORMAT_YAML
-    return pb.ScenarioDocument(format=fmt, content=content)
+from scheduler.service.convert import TIER_NAMES, event_message, plan_rows, schedule_of
 
 
 @dataclass(frozen=True)
@@ -74,26 +28,24 @@ class Row:
     latency_ms: float
     """End to end, as the MES sees it."""
     version: int
-    receipt: pb.Receipt
+    receipt: Receipt
 
 
-def mes_sim(
-    connection: Connection,
+def simulate(
+    server: Connection,
     scenario_path: Path,
     scenario: Scenario,
     events: list[Event],
     speed: float,
     plan_id: str = "",
     budget_ms: int | None = None,
-) -> Iterator[tuple[pb.PlanVersion, Row | None]]:
+) -> Iterator[tuple[PlanVersion, Row | None]]:
     """Create the plan, then send each event when its time comes (``speed`` x real time;
     0: at once), one call per event as an MES does. Yields (plan, row) per step, the
     created plan first with no row."""
     unit = scenario.time_unit.seconds or 1
-    with connection.channel() as channel:
-        client = pb_grpc.SchedulerServiceStub(channel)
-        created = client.CreatePlan(pb.CreatePlanRequest(plan_id=plan_id, scenario=document_of(scenario_path)),
-                                    metadata=connection.metadata).plan  # fmt: skip
+    with SchedulerClient(server) as client:
+        created = client.create_plan(document(scenario_path), plan_id=plan_id)
         yield created, None
         clock, last = time.monotonic(), events[0].time if events else 0
         for event in events:
@@ -101,11 +53,8 @@ def mes_sim(
                 clock += (event.time - last) * unit / speed
                 time.sleep(max(0.0, clock - time.monotonic()))
             last = event.time
-            request = pb.ReportEventsRequest(plan_id=created.plan_id, events=[event_message(event)])
-            if budget_ms:
-                request.budget.FromMilliseconds(budget_ms)
             began = time.perf_counter()
-            answer = client.ReportEvents(request, metadata=connection.metadata)
+            answer = client.report_events(created.plan_id, [event_message(event)], budget_ms=budget_ms)
             latency = (time.perf_counter() - began) * 1000
             ack = answer.acks[0]
             yield answer.plan, Row(event.event_id, latency, ack.version, ack.receipt)
@@ -127,13 +76,13 @@ def row_line(r: Row) -> str:
     return "  " + "  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
 
 
-def replay_gantt(scenario: Scenario, first: pb.PlanVersion, steps: list[tuple[Event, pb.PlanVersion, bool]]) -> str:
+def replay_gantt(scenario: Scenario, first: PlanVersion, steps: list[tuple[Event, PlanVersion, bool]]) -> str:
     """The before/after chart, the after plan checked in the situation the events made."""
-    live = LivePlan.create(scenario, schedule_of(rows(first)))
+    live = LivePlan.create(scenario, schedule_of(plan_rows(first)))
     before = compile_problem(scenario)
     start = live.timetable(before)
     for event, version, changed in steps:
-        live.replay(event, rows(version) if changed else None)
+        live.replay(event, plan_rows(version) if changed else None)
     report = live.check()
     if not report.valid:
         raise RuntimeError(f"the server's plan does not check: {report.violations[0].message}")
@@ -142,7 +91,7 @@ def replay_gantt(scenario: Scenario, first: pb.PlanVersion, steps: list[tuple[Ev
     return render_gantt(panels, f"{scenario.name}: MES replay")
 
 
-def write_result(path: Path, last: pb.PlanVersion, rows_: list[Row]) -> None:
+def write_result(path: Path, last: PlanVersion, rows: list[Row]) -> None:
     document = {
         "plan_id": last.plan_id,
         "version": last.version,
@@ -152,7 +101,34 @@ def write_result(path: Path, last: pb.PlanVersion, rows_: list[Row]) -> None:
              "tier": TIER_NAMES.get(r.receipt.tier, "?"), "solver_status": r.receipt.solver_status,
              "moved_operations": r.receipt.moved_operations, "makespan_before": r.receipt.makespan_before,
              "makespan_after": r.receipt.makespan_after, "valid": r.receipt.valid}
-            for r in rows_
+            for r in rows
         ],
     }  # fmt: skip
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+@remote
+def mes_sim(args: argparse.Namespace) -> int:
+    scenario, events = script(args)
+    rows: list[Row] = []
+    steps = []
+    first = last = None
+    print(f"{scenario.name}: creating the plan on {args.addr}, then {len(events)} event(s)", flush=True)
+    for plan, row in simulate(connection(args), args.scenario, scenario, events, args.speed, args.plan_id,
+                              args.budget_ms):  # fmt: skip
+        if row is None:
+            first = last = plan
+            print(f"plan {plan.plan_id} version 1: makespan {plan.kpis.makespan}", flush=True)
+            print(header(), flush=True)
+            continue
+        assert last is not None
+        steps.append((events[len(rows)], plan, row.version != last.version))
+        rows.append(row)
+        last = plan
+        print(row_line(row), flush=True)
+    assert first is not None and last is not None
+    if args.out:
+        write_result(args.out, last, rows)
+    if args.gantt:
+        write(args.gantt, replay_gantt(scenario, first, steps), "--gantt")
+    return 0 if all(r.receipt.valid for r in rows) else 1
