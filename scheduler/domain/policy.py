@@ -74,15 +74,9 @@ class RepairPolicy(DomainModel):
 
 
 REPAIR_PRESETS: dict[str, RepairPolicy] = {
-    # Efficiency only (the default). Stability terms as tie-breakers cost CP-SAT too much
-    # inside the budget: measured +5.97% against +2.94% makespan over a 10 s repair on
-    # ta21 at 500 ms. Receipts report the change either way.
+    # Efficiency only; stability tie-breakers cost too much inside the budget (decisions/0005).
     "efficiency": RepairPolicy(),
-    # Change as little as possible: a move costs as much as 100 ticks of efficiency. A
-    # weight on |shift| steers the search away from fewer moves (measured on ta21: 0.58
-    # against 0.36 of right-shift's moved operations).
-    # CP-SAT works through windows of 200 moved operations in time order (see the
-    # pipeline's rolling windows).
+    # A move costs 100 ticks of efficiency; no |shift| weight; windows of 200 (decisions/0001, 0005).
     "stability": RepairPolicy(
         stability=StabilityWeights(
             moved_operations=100, total_abs_shift=0, machine_reassignments=100, efficiency_scale=1

@@ -90,11 +90,7 @@ def repair(
             if other.report.kpis.makespan <= cap and _better(other, best):
                 best = other
 
-    # After the serial fallback (it wastes capacity everywhere) CP-SAT gets every operation
-    # free, no hint and its full search worker, unless gap repair answered. Measured on the
-    # demo line's stops (four plans, 420 ms, three seeds each): hinted with the serial plan,
-    # CP-SAT stays near it (objective 37038-70473); unhinted with the full worker: 15652-28519,
-    # an answer every time; unhinted LNS only: 4185-17821, but for one state never an answer.
+    # After the serial fallback CP-SAT starts cold: hinted, it stays near that wasteful plan (decisions/0002).
     cold = shifted is None and best.tier != "gap_repair"
     if shifted is None:
         affected, size = {i for i in range(problem.num_ops) if problem.fixed(i) is None}, problem.num_ops
@@ -158,11 +154,8 @@ def _rolling_windows(
 ) -> list[set[int]]:
     """For policies that count moves: the affected operations tier 0 moved, in the order of
     their old starts, in windows of ``size``, solved one after another with the rest pinned.
-    Small models converge within their share of the budget; one model of them all does not
-    (measured on ta51 at 500 ms: 0.50 against 0.62 of right-shift's moved operations; with
-    10 s the one model gets to 0.1-0.3, so the limit is time, not the model). Old starts,
-    not new ones: an operation moved far right must not hold its new slot against the
-    earlier window that wants its old slots back (measured 0.49 against 0.50 on ta51)."""
+    Small models converge within their share of the budget, one model of them all does not;
+    old starts, so that a far-moved operation does not hold its new slot (decisions/0001)."""
     moved = sorted(
         (ref[1], i) for i in affected if (ref := reference[i]) is not None and (plan.machine[i], plan.start[i]) != ref
     )
@@ -208,9 +201,7 @@ def _watched(
         seed=config.seed,
         deterministic=config.deterministic,
         probing=False,
-        # Efficiency-only repairs: both workers improve the hint (measured better on ta51);
-        # move counting needs the full search worker (measured 0.57 against 0.47 of
-        # right-shift's moves on ta21 without it).
+        # Both workers improve the hint unless moves count or the start is cold (decisions/0003).
         improve_only=not (full_search or stability.moved or stability.shift or stability.reassigned),
     )
     box: list[SolveResult] = []

@@ -40,11 +40,10 @@ class SolverConfig:
     log: bool = False
     presolve: bool = True
     probing: bool = True
-    """Presolve probing. Repairs turn it off: on a 580-operation ta51 repair model it took
-    315 ms of a 450 ms limit (three rounds), and the models it would simplify are small."""
+    """Presolve probing. Repairs turn it off: it can take most of a repair's budget (decisions/0003)."""
     improve_only: bool = False
     """For repairs that start from a complete hint: spend no worker on the full-problem
-    LP search (measured on ta51 at 450 ms: the LNS workers improve the hint, it does not)."""
+    LP search: the LNS workers improve the hint, it does not (decisions/0003)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +140,7 @@ def solve(
     return SolveResult(
         status=status,
         timetable=timetable,
-        # Not solver.objective_value: presolve relaxes the max/min equalities that the
-        # objective pushes one way, so that value can exceed the returned solution's.
+        # Not solver.objective_value: it can exceed the returned solution's value (decisions/0008).
         objective=solver.value(objective) if status.has_solution else None,
         bound=solver.best_objective_bound if status.has_solution else None,
         wall_time_s=time.perf_counter() - began,
