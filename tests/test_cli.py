@@ -107,7 +107,8 @@ def test_check_accepts_a_valid_plan_and_names_violations_of_a_broken_one(tmp_pat
     assert code == 0 and "valid" in out
     document = json.loads(plan.read_text())
     for row in document["assignments"]:
-        row["start"], row["end"] = row["start"] - 100, row["end"] - 100  # before every release
+        if row["operation_id"] == "O2-cut":  # at 0, before its order's release
+            row["start"], row["end"] = 0, row["end"] - row["start"]
         row.pop("start_time"), row.pop("end_time")
     plan.write_text(json.dumps(document))
     code, out, _ = run(capsys, "check", str(scenario), str(plan))
@@ -174,7 +175,7 @@ BAD_SCENARIOS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] =
     (
         "zero duration",
         _set("orders.1.operations.1.duration", 0),
-        ["orders[1].operations[1].duration", "greater than 0", "got 0"],
+        ["orders[1].operations[1].duration", "greater than or equal to 1", "got 0"],
     ),
     ("negative duration", _set("orders.0.operations.0.duration", -5), ["orders[0].operations[0].duration", "got -5"]),
     (
@@ -359,4 +360,7 @@ def test_the_installed_command_reports_without_a_traceback(tmp_path):
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr.strip() == "lean-scheduler: error: orders[0].due: due -1 is before release 0"
+    assert done.stderr.strip() == (
+        "lean-scheduler: error: orders[0].due: time -1 is outside the plan's range: ticks 0 to 105120000 "
+        "(minutes from the start)"
+    )

@@ -16,6 +16,7 @@ from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
 from scheduler.planfile import plan_document
 from scheduler.problem import compile_problem, timetable_from_schedule
+from scheduler.problem.limits import check_magnitude
 from scheduler.solver import SolverConfig
 from scheduler.solver import solve as run_solver
 
@@ -33,6 +34,7 @@ def solve(args: argparse.Namespace) -> int:
         log=settings.log,
     )
     problem = compile_problem(scenario)
+    check_magnitude(problem, "scenario")
     hint = timetable_from_schedule(problem, scenario.baseline) if scenario.baseline else None
     result = run_solver(problem, config, hint=hint)
     report = check(problem, result.timetable) if result.timetable else None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.bounds import MAX_EVENTS, MAX_FACTOR, MAX_SEQUENCE, Duration, PositiveAmount, Text
 from scheduler.domain.errors import UNION_TAGS, invalid
 from scheduler.domain.orders import Order
 from scheduler.domain.timebase import Tick
@@ -19,7 +20,7 @@ from scheduler.domain.timebase import Tick
 class EventBase(DomainModel):
     event_id: Id
     source: Id = "mes"
-    sequence: Annotated[int, Field(ge=0)] | None = None
+    sequence: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)] | None = None
     time: Tick = Field(description="When it happened; the repair's 'now'.")
 
 
@@ -31,8 +32,8 @@ class DowntimeStarted(EventBase):
     machine: Id
     downtime_id: Id
     expected_end: Tick | None = None
-    expected_duration: PositiveInt | None = None
-    reason: str = ""
+    expected_duration: Duration | None = None
+    reason: Text = ""
 
     @model_validator(mode="after")
     def _one_expectation(self) -> DowntimeStarted:
@@ -65,9 +66,9 @@ class CycleTimeObserved(EventBase):
     type: Literal["cycle_time_observed"] = "cycle_time_observed"
     station: Id | None = None
     machine: Id | None = None
-    observed: PositiveFloat | None = None
-    planned: PositiveFloat | None = None
-    factor: Annotated[float, Field(gt=0, le=100)] | None = None
+    observed: PositiveAmount | None = None
+    planned: PositiveAmount | None = None
+    factor: Annotated[float, Field(ge=1 / MAX_FACTOR, le=MAX_FACTOR, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _what_and_how_much(self) -> CycleTimeObserved:
@@ -77,6 +78,11 @@ class CycleTimeObserved(EventBase):
             raise invalid("factor", "give a factor, or observed and planned cycle times")
         if self.factor is not None and self.observed is not None:
             raise invalid("factor", "give a factor or observed/planned, not both")
+        if self.factor is None and not 1 / MAX_FACTOR <= self.ratio <= MAX_FACTOR:
+            raise invalid(
+                "observed",
+                f"observed / planned = {self.ratio:.6g} is outside [{1 / MAX_FACTOR:g}, {MAX_FACTOR:g}]",
+            )
         return self
 
     @property
@@ -140,4 +146,4 @@ UNION_TAGS.update(EVENT_TYPES)
 class EventScript(DomainModel):
     """A file of events (``lean-scheduler repair --events``)."""
 
-    events: list[Event]
+    events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
+from scheduler.domain.documents import DEFAULT_LIMITS, DocumentLimits, check_size, parse_document
 from scheduler.domain.errors import InputError, field_problems
 from scheduler.domain.events import Event, EventScript
 from scheduler.domain.scenario import Scenario, load_schedule
@@ -19,9 +18,10 @@ from scheduler.domain.timebase import use_timebase
 _DERIVED = frozenset({"start_time", "end_time"})
 
 
-def read_data(path: Path) -> Any:
-    """Parsed YAML or JSON (by suffix; YAML otherwise, a superset of JSON)."""
+def read_data(path: Path, limits: DocumentLimits = DEFAULT_LIMITS) -> Any:
+    """Parsed YAML or JSON (by suffix; YAML otherwise, a superset of JSON), within ``limits``."""
     try:
+        check_size(path.stat().st_size, str(path), limits)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError.single(str(path), "no such file") from None
@@ -31,19 +31,7 @@ def read_data(path: Path) -> Any:
         raise InputError.single(str(path), "is not UTF-8 text") from None
     except OSError as error:
         raise InputError.single(str(path), f"cannot read: {error.strerror}") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as error:
-        raise InputError.single(
-            str(path), f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError.single(str(path), f"invalid YAML{where}: {problem}") from None
+    return parse_document(text, "json" if path.suffix.lower() == ".json" else "yaml", str(path), limits)
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.bounds import (
+    MAX_DURATION,
+    MAX_ORDER_WEIGHT,
+    MAX_QUANTITY,
+    Amount,
+    Duration,
+    PositiveAmount,
+)
 from scheduler.domain.errors import invalid, show
 from scheduler.domain.timebase import Tick
 
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+MAX_OPERATIONS_PER_ORDER = 1_000
 
 
 class Timing(DomainModel):
@@ -20,9 +28,9 @@ class Timing(DomainModel):
     Times are in ticks; a computed duration is rounded up to a whole tick.
     """
 
-    duration: PositiveInt | None = None
-    setup: NonNegativeFloat | None = None
-    cycle_time: PositiveFloat | None = None
+    duration: Duration | None = None
+    setup: Amount | None = None
+    cycle_time: PositiveAmount | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Timing:
@@ -92,10 +100,10 @@ class Order(DomainModel):
     family: str = "default"
     release: Tick = 0
     due: Tick | None = None
-    weight: PositiveInt = 1
-    quantity: PositiveInt = 1
+    weight: Annotated[int, Field(ge=1, le=MAX_ORDER_WEIGHT)] = 1
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] = 1
     routing: Literal["sequence", "dag"] = "sequence"
-    operations: Annotated[list[Operation], Field(min_length=1)]
+    operations: Annotated[list[Operation], Field(min_length=1, max_length=MAX_OPERATIONS_PER_ORDER)]
 
     @model_validator(mode="after")
     def _routing(self) -> Order:
@@ -103,6 +111,7 @@ class Order(DomainModel):
             raise invalid("due", f"due {self.due} is before release {self.release}")
         ids = [op.id for op in self.operations]
         for k, op in enumerate(self.operations):
+            _check_length(op, self.quantity, f"operations[{k}]")
             if ids.count(op.id) > 1:
                 raise invalid(f"operations[{k}].id", f"duplicate operation id {show(op.id)}")
             for pred in op.after:
@@ -124,6 +133,20 @@ class Order(DomainModel):
         if self.routing == "sequence":
             return [(a.id, b.id) for a, b in zip(self.operations, self.operations[1:], strict=False)]
         return [(pred, op.id) for op in self.operations for pred in op.after]
+
+
+def _check_length(op: Operation, quantity: int, where: str) -> None:
+    """setup + quantity x cycle_time must stay within the longest duration there is."""
+    for j, timing in [(None, op), *enumerate(op.machines or [])]:
+        if timing.cycle_time is None:
+            continue
+        length = (timing.setup or 0.0) + quantity * timing.cycle_time
+        if length > MAX_DURATION:
+            at = where if j is None else f"{where}.machines[{j}]"
+            raise invalid(
+                f"{at}.cycle_time",
+                f"setup + quantity x cycle_time is {length:.6g} ticks, over the {MAX_DURATION}-tick limit",
+            )
 
 
 def _find_cycle(after: dict[str, list[str]]) -> list[str]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.bounds import (
+    MAX_CONWIP,
+    MAX_DURATION,
+    MAX_KANBAN,
+    MAX_MACHINES_PER_STATION,
+    MAX_STATIONS,
+    MAX_WINDOWS,
+    Text,
+)
 from scheduler.domain.errors import invalid, show
 from scheduler.domain.timebase import Tick
 
@@ -15,15 +24,15 @@ class Machine(DomainModel):
     """One machine (resource) of a station."""
 
     id: Id
-    name: str = ""
+    name: Text = ""
 
 
 class Station(DomainModel):
     """A process step (work centre) with one or more machines, not necessarily identical."""
 
     id: Id
-    name: str = ""
-    machines: Annotated[list[Machine], Field(min_length=1)]
+    name: Text = ""
+    machines: Annotated[list[Machine], Field(min_length=1, max_length=MAX_MACHINES_PER_STATION)]
 
 
 class Buffer(DomainModel):
@@ -35,7 +44,7 @@ class Buffer(DomainModel):
 
     upstream: Id
     downstream: Id
-    kanban: PositiveInt
+    kanban: Annotated[int, Field(ge=1, le=MAX_KANBAN)]
 
     @property
     def id(self) -> str:
@@ -48,7 +57,7 @@ class Unavailability(DomainModel):
     machine: Id
     start: Tick
     end: Tick
-    reason: str = "maintenance"
+    reason: Text = "maintenance"
 
     @model_validator(mode="after")
     def _positive_length(self) -> Unavailability:
@@ -60,12 +69,12 @@ class Unavailability(DomainModel):
 class Plant(DomainModel):
     """Stations, buffers, unavailability windows and the lean parameters of the line."""
 
-    stations: Annotated[list[Station], Field(min_length=1)]
-    buffers: list[Buffer] = []
-    unavailability: list[Unavailability] = []
-    conwip: PositiveInt | None = None
+    stations: Annotated[list[Station], Field(min_length=1, max_length=MAX_STATIONS)]
+    buffers: Annotated[list[Buffer], Field(max_length=MAX_STATIONS * MAX_STATIONS)] = []
+    unavailability: Annotated[list[Unavailability], Field(max_length=MAX_WINDOWS)] = []
+    conwip: Annotated[int, Field(ge=1, le=MAX_CONWIP)] | None = None
     bottleneck: Id | None = Field(default=None, description="The drum station; computed from load when not declared.")
-    bottleneck_buffer: Annotated[int, Field(ge=0)] = Field(
+    bottleneck_buffer: Annotated[int, Field(ge=0, le=MAX_DURATION)] = Field(
         default=0,
         description="Time buffer in ticks: each predecessor of a bottleneck operation must "
         "end at least this long before it starts.",

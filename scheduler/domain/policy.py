@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from scheduler.domain.base import DomainModel
+from scheduler.domain.bounds import MAX_DURATION
 
 Weight = Annotated[int, Field(ge=0, le=1_000_000)]
 
@@ -32,7 +33,7 @@ class SolverSettings(DomainModel):
 
     workers: Annotated[int, Field(ge=1, le=64)] = 2
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    time_limit_s: Annotated[float, Field(gt=0, le=86_400)] = 10.0
+    time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 10.0
     deterministic: bool = False
     log: bool = False
 
@@ -58,9 +59,9 @@ class RepairPolicy(DomainModel):
     margin_ms: Annotated[int, Field(ge=0, le=10_000)] = 25
     """Kept back from the budget for building, checking and answering."""
     stability: StabilityWeights = StabilityWeights()
-    takt_tolerance: Annotated[float, Field(ge=0, le=10)] = 0.05
+    takt_tolerance: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.05
     """A cycle-time deviation within this fraction of the planned one changes nothing."""
-    default_downtime: Annotated[int, Field(ge=1)] = 30
+    default_downtime: Annotated[int, Field(ge=1, le=MAX_DURATION)] = 30
     """Ticks assumed for a downtime that gives no expected end or duration."""
     interrupted: Literal["resume", "restart"] = "resume"
     """An operation interrupted by a downtime resumes its remaining work, or restarts."""

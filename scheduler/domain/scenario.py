@@ -10,6 +10,7 @@ from pydantic import Field, JsonValue, ModelWrapValidatorHandler, field_validato
 from pydantic_core import PydanticCustomError
 
 from scheduler.domain.base import DomainModel
+from scheduler.domain.bounds import MAX_EVENTS, MAX_OPERATIONS, MAX_ORDERS, Text
 from scheduler.domain.errors import InputError, invalid, show
 from scheduler.domain.events import (
     CycleTimeObserved,
@@ -29,15 +30,17 @@ from scheduler.domain.timebase import TimeBase, TimeUnit, parse_utc, use_timebas
 class Scenario(DomainModel):
     """Everything a planner states about a line. Times are ticks of ``time_unit`` after ``start``."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: Text = "scenario"
+    description: Text = ""
     time_unit: TimeUnit = TimeUnit.MINUTE
     start: datetime | None = Field(default=None, description="ISO-8601 UTC time of tick 0.")
     plant: Plant
-    orders: Annotated[list[Order], Field(min_length=1)]
+    orders: Annotated[list[Order], Field(min_length=1, max_length=MAX_ORDERS)]
     baseline: Schedule | None = None
     policy: Policy = Policy()
-    events: list[Event] = Field(default=[], description="The event script for `lean-scheduler repair`.")
+    events: Annotated[list[Event], Field(max_length=MAX_EVENTS)] = Field(
+        default=[], description="The event script for `lean-scheduler repair`."
+    )
     metadata: dict[str, JsonValue] = {}
 
     @field_validator("start", mode="before")
@@ -58,6 +61,8 @@ class Scenario(DomainModel):
         seen_ops: set[str] = set()
         for i, order in enumerate(self.orders):
             self._check_order(order, f"orders[{i}]", seen_orders, seen_ops)
+        if len(seen_ops) > MAX_OPERATIONS:
+            raise invalid("orders", f"{len(seen_ops)} operations, over the limit of {MAX_OPERATIONS}")
         if self.baseline is not None:
             self.check_schedule(self.baseline, "baseline.assignments")
         self.check_events(self.events, "events")
@@ -111,6 +116,8 @@ class Scenario(DomainModel):
             raise invalid(f"{where}.order_id", f"unknown order {show(event.order_id)}")
         if isinstance(event, OrderAdded):
             self._check_order(event.order, f"{where}.order", orders, ops)
+            if len(ops) > MAX_OPERATIONS:
+                raise invalid(f"{where}.order", f"the plan would hold {len(ops)} operations, over {MAX_OPERATIONS}")
 
     def check_schedule(self, schedule: Schedule, path: str = "assignments") -> None:
         """Raise if ``schedule`` does not assign every operation once to an eligible machine.

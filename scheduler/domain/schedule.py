@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from typing import Annotated
+
+from pydantic import Field, model_validator
 
 from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.bounds import MAX_OPERATIONS
 from scheduler.domain.errors import invalid
 from scheduler.domain.timebase import Tick
 
@@ -26,4 +29,4 @@ class Assignment(DomainModel):
 
 
 class Schedule(DomainModel):
-    assignments: list[Assignment]
+    assignments: Annotated[list[Assignment], Field(max_length=MAX_OPERATIONS)]

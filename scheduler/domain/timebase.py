@@ -17,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from scheduler.domain.bounds import max_tick
 
 
 class TimeUnit(StrEnum):
@@ -53,13 +55,35 @@ class TimeBase:
                 "timestamp {value} is not a whole {unit} from the scenario start",
                 {"value": moment.isoformat(), "unit": self.unit.value},
             )
-        return int(ticks)
+        return self.bounded(int(ticks), moment.isoformat())
+
+    @property
+    def max_tick(self) -> int:
+        return max_tick(self.unit.seconds)
+
+    def bounded(self, ticks: int, shown: object) -> int:
+        """``ticks`` when it lies in [0, max_tick], else a time error showing ``shown``."""
+        if not 0 <= ticks <= self.max_tick:
+            raise PydanticCustomError(
+                "time",
+                "time {value} is outside the plan's range: ticks 0 to {most} ({unit}s from the start)",
+                {"value": str(shown), "most": self.max_tick, "unit": self.unit.value},
+            )
+        return ticks
 
     def to_datetime(self, ticks: int) -> datetime | None:
+        """The wall-clock time of a tick (None without a start, or beyond the calendar)."""
         if self.start is None or self.unit.seconds is None:
             return None
-        return self.start + timedelta(seconds=ticks * self.unit.seconds)
+        try:
+            return self.start + timedelta(seconds=ticks * self.unit.seconds)
+        except OverflowError:
+            return None
 
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Timestamps (a scenario's start, event times) lie in these years."""
 
 _current: ContextVar[TimeBase | None] = ContextVar("timebase", default=None)
 
@@ -93,23 +117,35 @@ def parse_utc(value: object) -> datetime:
             "timestamp {value} has no UTC offset (write Z or +00:00)",
             {"value": value.isoformat()},
         )
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "time",
+            "timestamp {value} is outside {earliest} to {latest}",
+            {"value": value.isoformat(), "earliest": EARLIEST.year, "latest": LATEST.year},
+        )
     return value.astimezone(UTC)
 
 
 def _to_ticks(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("time", "expected a time, got {value}", {"value": repr(value)})
+    base = _current.get() or TimeBase(TimeUnit.TICK, None)
     if isinstance(value, int):
-        return value
+        return base.bounded(value, value)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        return base.bounded(int(value), value)
     if isinstance(value, (str, datetime)):
-        base = _current.get() or TimeBase(TimeUnit.TICK, None)
         return base.to_ticks(parse_utc(value))
     raise PydanticCustomError(
         "time", "expected integer ticks or an ISO-8601 timestamp, got {value}", {"value": repr(value)}
     )
 
 
-Tick = Annotated[int, BeforeValidator(_to_ticks)]
+_TICK_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": max_tick(None)},
+        {"type": "string", "format": "date-time", "description": "ISO-8601 with a UTC offset"},
+    ]
+}
+Tick = Annotated[int, BeforeValidator(_to_ticks), WithJsonSchema(_TICK_SCHEMA)]
 """A point in time: integer ticks from the scenario start (ISO-8601 UTC accepted on input)."""

@@ -41,6 +41,7 @@ from scheduler.problem import (
     schedule_from_timetable,
 )
 from scheduler.problem.freeze import Situation, duration_factor, freeze, scaled_duration
+from scheduler.problem.limits import check_magnitude
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, StopToken, solve
@@ -99,6 +100,7 @@ class LivePlan:
 
     def __post_init__(self) -> None:
         self._problem = compile_problem(self.scenario)
+        self._check_magnitude(self._problem, "scenario")
         report = check(self._problem, self.timetable(self._problem))
         if not report.valid:
             raise InputError.single("plan", f"the plan to repair is not valid: {report.violations[0].message}")
@@ -106,14 +108,21 @@ class LivePlan:
 
     @classmethod
     def create(
-        cls, scenario: Scenario, schedule: Schedule | None = None, policy: RepairPolicy | None = None
+        cls,
+        scenario: Scenario,
+        schedule: Schedule | None = None,
+        policy: RepairPolicy | None = None,
+        time_limit_s: float | None = None,
     ) -> LivePlan:
-        """A live plan from the scenario's baseline, ``schedule``, or else a fresh solve."""
+        """A live plan from the scenario's baseline, ``schedule``, or else a fresh solve
+        (within the solver policy's time limit, or ``time_limit_s`` when that is shorter)."""
         schedule = schedule or scenario.baseline
         if schedule is None:
             settings = scenario.policy.solver
             problem = compile_problem(scenario)
-            config = SolverConfig(settings.time_limit_s, settings.workers, settings.seed, settings.deterministic)
+            check_magnitude(problem, "scenario")
+            limit = settings.time_limit_s if time_limit_s is None else min(settings.time_limit_s, time_limit_s)
+            config = SolverConfig(limit, settings.workers, settings.seed, settings.deterministic)
             result = solve(problem, config)
             if result.timetable is None:
                 raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
@@ -136,12 +145,38 @@ class LivePlan:
         stop: StopToken | None = None,
     ) -> RepairResult:
         """Apply one event and repair within ``budget_ms`` (default: the policy's), counted
-        from ``began`` (``time.perf_counter()``); ``stop`` ends CP-SAT early. Invalid events
-        raise InputError and change nothing."""
-        began = time.perf_counter() if began is None else began
+        from ``began`` (``time.perf_counter()``); ``stop`` ends CP-SAT early. An event that is
+        invalid, or after which no valid plan was found, raises InputError and changes nothing."""
         key = (event.source, event.event_id)
         if key in self.answered:
             return self.answered[key]
+        after, result = self.attempt(event, began, budget_ms, stop)
+        self.take(after)
+        self.answered[key] = result
+        return result
+
+    def attempt(
+        self,
+        event: Event,
+        began: float | None = None,
+        budget_ms: int | None = None,
+        stop: StopToken | None = None,
+    ) -> tuple[LivePlan, RepairResult]:
+        """``event`` applied and repaired on a fork: (the fork, its result). This plan does not
+        change; :meth:`take` commits the fork (a transaction: nothing half-applied remains)."""
+        trial = self.fork()
+        result = trial._apply(event, time.perf_counter() if began is None else began, budget_ms, stop)
+        if not result.receipt.valid:
+            raise InputError.single("event", f"no valid plan after this event: {result.receipt.violations[0]}")
+        return trial, result
+
+    def take(self, trial: LivePlan) -> None:
+        """Commit the state of a fork made by :meth:`attempt`."""
+        answered = self.answered
+        self.__dict__.update(trial.__dict__)
+        self.answered = answered
+
+    def _apply(self, event: Event, began: float, budget_ms: int | None, stop: StopToken | None) -> RepairResult:
         problem, reference, seeds, unchanged = self._advance(event)
         assert self.kpis is not None
         if unchanged:
@@ -154,7 +189,6 @@ class LivePlan:
         else:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
             result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop)
-        self.answered[key] = result
         return result
 
     def replay(self, event: Event, plan: dict[str, Position] | None) -> None:
@@ -231,7 +265,13 @@ class LivePlan:
         self._freeze_started()
         seeds, unchanged = self._absorb(event)
         problem = self.problem()
+        self._check_magnitude(problem, "event")
         return problem, reference_of(problem, self.plan), seeds, unchanged
+
+    def _check_magnitude(self, problem: ProblemData, field: str) -> None:
+        s = self.policy.stability
+        check_magnitude(problem, field, s.efficiency_scale, s.moved_operations, s.total_abs_shift,
+                        s.machine_reassignments)  # fmt: skip
 
     def _situation(self) -> Situation:
         return Situation(

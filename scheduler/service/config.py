@@ -25,6 +25,8 @@ class ServerConfig:
     deadline_margin_ms: int = 30
     """Kept back from a call's deadline for converting, storing and sending the answer."""
     max_message_mb: int = 64
+    max_document_mb: int = 16
+    """The largest scenario document CreatePlan parses."""
     grace_s: float = 10.0
     """On SIGTERM: how long in-flight calls may take before they are cancelled."""
     tls_cert: Path | None = None

@@ -7,16 +7,20 @@ the *proto* field (``events[2].downtime_started.machine``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import yaml
+import grpc
+from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import TypeAdapter, ValidationError
 
 from scheduler.domain import Assignment, InputError, Scenario, Schedule
+from scheduler.domain.documents import DEFAULT_LIMITS, DocumentLimits, check_size, parse_document
 from scheduler.domain.errors import FieldProblem, field_problems
 from scheduler.domain.events import Event
 from scheduler.domain.files import parse_scenario
@@ -47,6 +51,7 @@ _TIERS = {
 TIER_NAMES = {v: k for k, v in _TIERS.items()}
 __all__ = [  # with the generated modules, for the servicer, the server and clients
     "TIER_NAMES",
+    "Undecodable",
     "ack_message",
     "event_message",
     "events_from",
@@ -58,6 +63,7 @@ __all__ = [  # with the generated modules, for the servicer, the server and clie
     "receipt_message",
     "scenario_from",
     "schedule_of",
+    "service_handler",
     "summary_message",
     "version_message",
     "what_if_message",
@@ -68,19 +74,52 @@ __all__ = [  # with the generated modules, for the servicer, the server and clie
 # ---------------------------------------------------------------------- in
 
 
-def scenario_from(document: pb.ScenarioDocument, field: str = "scenario") -> Scenario:
-    """A validated scenario from a document (JSON or YAML; unspecified: JSON, else YAML)."""
+@dataclass(frozen=True)
+class Undecodable:
+    """A request whose bytes are not a message of its type: the servicer answers
+    INVALID_ARGUMENT (grpc itself would end the call with UNKNOWN)."""
+
+    type_name: str
+    reason: str
+
+
+def service_handler(servicer: object) -> grpc.GenericRpcHandler[Any, Any]:
+    """The SchedulerService's handlers, as the generated code makes them but with request
+    deserializers that hand undecodable bytes to the servicer as :class:`Undecodable`."""
+    service = pb.DESCRIPTOR.services_by_name["SchedulerService"]
+    handlers = {}
+    for method in service.methods:
+        request_type = getattr(pb, method.input_type.name)
+        response_type = getattr(pb, method.output_type.name)
+        make = grpc.unary_stream_rpc_method_handler if method.server_streaming else grpc.unary_unary_rpc_method_handler
+        handlers[method.name] = make(
+            getattr(servicer, method.name),
+            request_deserializer=functools.partial(_decode, request_type),
+            response_serializer=response_type.SerializeToString,
+        )
+    return grpc.method_handlers_generic_handler(service.full_name, handlers)
+
+
+def _decode(message_type: Any, data: bytes) -> Any:
+    try:
+        return message_type.FromString(data)
+    except DecodeError as error:
+        return Undecodable(message_type.DESCRIPTOR.full_name, str(error) or "invalid wire format")
+
+
+def scenario_from(
+    document: pb.ScenarioDocument, field: str = "scenario", limits: DocumentLimits = DEFAULT_LIMITS
+) -> Scenario:
+    """A validated scenario from a document (JSON, or YAML when the format is YAML or unspecified)."""
     where = f"{field}.content"
+    check_size(len(document.content), where, limits)
     try:
         text = document.content.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError.single(where, "is not UTF-8 text") from None
     if not text.strip():
         raise InputError.single(where, "is empty: send a scenario document")
-    try:
-        data = yaml.safe_load(text) if document.format == pb.DOCUMENT_FORMAT_YAML else _json_or_yaml(text, document)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise InputError.single(where, f"cannot parse: {str(error).splitlines()[0]}") from None
+    data = parse_document(text, _format(document), where, limits)
     if not isinstance(data, dict):
         raise InputError.single(where, f"a scenario must be a mapping, got {type(data).__name__}")
     try:
@@ -89,13 +128,9 @@ def scenario_from(document: pb.ScenarioDocument, field: str = "scenario") -> Sce
         raise InputError([FieldProblem(f"{where}.{p.field}", p.message) for p in error.problems]) from None
 
 
-def _json_or_yaml(text: str, document: pb.ScenarioDocument) -> Any:
-    if document.format == pb.DOCUMENT_FORMAT_JSON:
-        return json.loads(text)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return yaml.safe_load(text)
+def _format(document: pb.ScenarioDocument) -> str:
+    """JSON when declared; otherwise YAML, a superset of JSON."""
+    return "json" if document.format == pb.DOCUMENT_FORMAT_JSON else "yaml"
 
 
 def events_from(messages: Sequence[pb.Event], scenario: Scenario, field: str = "events") -> list[Event]:
@@ -154,10 +189,7 @@ def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
     data["type"] = payload
     body = getattr(message, payload)
     if payload == "order_added":
-        try:
-            data["order"] = json.loads(body.order_json)
-        except json.JSONDecodeError as error:
-            raise InputError.single(f"{where}.order_added.order_json", f"invalid JSON: {error.msg}") from None
+        data["order"] = parse_document(body.order_json, "json", f"{where}.order_added.order_json")
         return data
     for descriptor, value in body.ListFields():
         data[_domain_name(descriptor.name)] = _iso(value) if isinstance(value, Timestamp) else value
@@ -284,13 +316,12 @@ def ack_message(ack: Ack) -> pb.EventAck:
 
 
 def summary_message(summary: Summary) -> pb.PlanSummary:
-    message = pb.PlanSummary(
-        plan_id=summary.plan_id,
-        name=summary.name,
-        latest_version=summary.latest.version,
-        operations=len(summary.latest.plan),
-        makespan=summary.latest.kpis.makespan,
-    )
+    latest = summary.latest
+    message = pb.PlanSummary(plan_id=summary.plan_id, name=summary.name, damaged=summary.damaged)
+    if latest is not None:
+        message.latest_version = latest.version
+        message.operations = len(latest.plan)
+        message.makespan = latest.kpis.makespan
     message.create_time.FromDatetime(datetime.fromtimestamp(summary.created, UTC))
     return message
 

@@ -4,6 +4,7 @@ and token authentication, admission control and graceful shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -16,12 +17,15 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from scheduler.domain import InputError
+from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
 from scheduler.service.auth import TokenInterceptor, read_token
 from scheduler.service.config import ServerConfig
-from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.convert import pb, service_handler
 from scheduler.service.servicer import SchedulerServicer
-from scheduler.store import SqliteStore, default_data_dir
+from scheduler.store import SqliteStore, StoreError, default_data_dir
+
+_LOG = logging.getLogger(__name__)
 
 SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
@@ -43,9 +47,15 @@ class Server:
 
 
 async def start_server(config: ServerConfig) -> Server:
-    """Open the store, rebuild the plans, bind and start. Raises InputError on bad settings."""
-    store = SqliteStore(config.data_dir or default_data_dir())
-    book = PlanBook(store)
+    """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
+    settings, and on a store that cannot be read or written (naming the file and why)."""
+    data_dir = config.data_dir or default_data_dir()
+    try:
+        store = await asyncio.to_thread(SqliteStore, data_dir)
+    except StoreError as error:
+        raise InputError.single("data_dir", str(error)) from None
+    _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
+    book = await asyncio.to_thread(PlanBook, store)
     interceptors = []
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
@@ -57,8 +67,9 @@ async def start_server(config: ServerConfig) -> Server:
         ("grpc.max_send_message_length", config.max_message_bytes),
     ]
     server = aio.server(interceptors=interceptors, options=options)
-    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms)
-    pb_grpc.add_SchedulerServiceServicer_to_server(servicer, server)
+    limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits)
+    server.add_generic_rpc_handlers((service_handler(servicer),))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)

@@ -1,11 +1,18 @@
 """The SchedulerService: validates and converts each call, runs the engine in a thread
-pool (CP-SAT releases the GIL), and maps outcomes to status codes (DESIGN §7)."""
+pool (CP-SAT releases the GIL), and maps outcomes to status codes (DESIGN §7).
+
+Admission: calls on one plan queue on the event loop for that plan (waiting costs no solve
+slot); a call then takes a solve slot or is refused with RESOURCE_EXHAUSTED at once.
+Documents are parsed and validated in the pool too, under the same admission: nothing
+heavy runs on the event loop, so health checks and other plans stay responsive.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +25,28 @@ from grpc import aio
 from grpc_status import rpc_status
 
 from scheduler.domain import InputError
+from scheduler.domain.documents import DocumentLimits
 from scheduler.domain.errors import FieldProblem
-from scheduler.engine import EventRejected, PlanBook, PlanNotFound, StaleVersion, Version
+from scheduler.engine import (
+    EventRejected,
+    Late,
+    PlanBook,
+    PlanDamaged,
+    PlanNotFound,
+    Report,
+    StaleVersion,
+    Version,
+    WhatIf,
+)
 from scheduler.service import convert
 from scheduler.service.convert import pb, pb_grpc
 from scheduler.solver import StopToken
 
 T = TypeVar("T")
 Context = aio.ServicerContext[Any, Any]
+_LOG = logging.getLogger(__name__)
+MAX_BATCH = 10_000
+"""Events in one ReportEvents call."""
 
 
 class Overloaded(Exception):
@@ -47,22 +68,31 @@ async def _invalid(context: Context, message: str, problems: list[tuple[str, str
 
 
 async def abort_for(context: Context, error: Exception) -> None:
-    """End the call with the status that ``error`` stands for."""
+    """End the call with the status that ``error`` stands for; INTERNAL for a bug."""
     if isinstance(error, EventRejected):
         problems = [(p.field, p.message) for p in error.error.problems]
         taken = f"; the {len(error.acks)} event(s) before it were applied" if error.acks else ""
-        message = f"{problems[0][0]}: {problems[0][1]}{taken}"
-        await _invalid(context, message, problems)
+        await _invalid(context, f"{problems[0][0]}: {problems[0][1]}{taken}", problems)
     elif isinstance(error, InputError):
-        problems = [(p.field, p.message) for p in error.problems]
-        await _invalid(context, error.summary(), problems)
+        await _invalid(context, error.summary(), [(p.field, p.message) for p in error.problems])
     elif isinstance(error, PlanNotFound):
         await context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+    elif isinstance(error, PlanDamaged):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
     elif isinstance(error, StaleVersion):
         await context.abort(grpc.StatusCode.ABORTED, str(error))
     elif isinstance(error, Overloaded):
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-    raise error
+    elif isinstance(error, Late):
+        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))
+    _LOG.error("internal error", exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error: nothing was changed; the server logged the cause")
+
+
+def _decoded(request: Any) -> Any:
+    if isinstance(request, convert.Undecodable):
+        raise InputError.single("request", f"cannot decode a {request.type_name} message: {request.reason}")
+    return request
 
 
 def _mapped(
@@ -71,42 +101,64 @@ def _mapped(
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: Context) -> T:
         try:
-            return await method(self, request, context)
-        except (InputError, EventRejected, PlanNotFound, StaleVersion, Overloaded) as error:
+            return await method(self, _decoded(request), context)
+        except aio.AbortError:
+            raise
+        except Exception as error:  # a bug too ends with a status, never UNKNOWN
             await abort_for(context, error)
             raise  # abort_for always raises
 
     return wrapper
 
 
+class _PlanQueues:
+    """Per plan, an asyncio lock its calls wait on: on the event loop, holding nothing."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, plan_id: str) -> AsyncIterator[None]:
+        lock, users = self._queues.setdefault(plan_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._queues[plan_id]
+
+
 class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
-    def __init__(self, book: PlanBook, max_solves: int, deadline_margin_ms: int) -> None:
+    def __init__(self, book: PlanBook, max_solves: int, deadline_margin_ms: int, limits: DocumentLimits) -> None:
         self.book = book
         self.margin_s = deadline_margin_ms / 1000
+        self.limits = limits
         self.executor = ThreadPoolExecutor(max_workers=max_solves + 2, thread_name_prefix="solve")
         self._free = max_solves
-        self._slots = asyncio.Lock()
+        self._queues = _PlanQueues()
 
     # ------------------------------------------------------------------ helpers
 
-    async def _solve(self, work: Callable[[], T], stop: StopToken | None = None) -> T:
-        """Run ``work`` in the pool if a solve slot is free, else RESOURCE_EXHAUSTED at once.
-        A cancelled call stops the solver, and the work still finishes (an event that was
-        being applied is committed or not, never half)."""
-        async with self._slots:
+    async def _solve(self, work: Callable[[], T], stop: StopToken | None = None, plan_id: str | None = None) -> T:
+        """Run ``work`` in the pool: after the calls before it on ``plan_id``, in a free
+        solve slot, else RESOURCE_EXHAUSTED at once. A cancelled call stops the solver, and
+        the work still finishes (an event being applied is committed or not, never half)."""
+        async with self._queues.turn(plan_id) if plan_id is not None else contextlib.nullcontext():
             if self._free == 0:
                 raise Overloaded("every solve slot is busy; retry later")
-            self._free -= 1
-        future = asyncio.get_running_loop().run_in_executor(self.executor, work)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            if stop is not None:
-                stop.stop()
-            await asyncio.wait([future])
-            raise
-        finally:
-            async with self._slots:
+            self._free -= 1  # the event loop is the only writer: no lock needed
+            try:
+                future = asyncio.get_running_loop().run_in_executor(self.executor, work)
+                try:
+                    return await asyncio.shield(future)
+                except asyncio.CancelledError:
+                    if stop is not None:
+                        stop.stop()
+                    await asyncio.wait([future])
+                    raise
+            finally:
                 self._free += 1
 
     def _deadline(self, context: Context) -> float | None:
@@ -120,9 +172,13 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
 
     @_mapped
     async def CreatePlan(self, request: pb.CreatePlanRequest, context: Context) -> pb.CreatePlanResponse:
-        scenario = convert.scenario_from(request.scenario)
-        version = await self._solve(lambda: self.book.create(scenario, request.plan_id))
-        return pb.CreatePlanResponse(plan=self._version(version))
+        deadline = self._deadline(context)
+
+        def create() -> Version:
+            scenario = convert.scenario_from(request.scenario, limits=self.limits)
+            return self.book.create(scenario, request.plan_id, deadline)
+
+        return pb.CreatePlanResponse(plan=self._version(await self._solve(create)))
 
     @_mapped
     async def GetPlan(self, request: pb.GetPlanRequest, context: Context) -> pb.GetPlanResponse:
@@ -136,64 +192,78 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
 
     @_mapped
     async def DeletePlan(self, request: pb.DeletePlanRequest, context: Context) -> pb.DeletePlanResponse:
-        self.book.delete(request.plan_id)
+        async with self._queues.turn(request.plan_id):  # after the calls in flight on it
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.book.delete, request.plan_id)
         return pb.DeletePlanResponse()
 
     @_mapped
     async def ReportEvents(self, request: pb.ReportEventsRequest, context: Context) -> pb.ReportEventsResponse:
         if not request.events:
             raise InputError.single("events", "send at least one event")
-        events = convert.events_from(request.events, self.book.time_base(request.plan_id))
+        if len(request.events) > MAX_BATCH:
+            raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")
+        base = self.book.time_base(request.plan_id)
         budget = _budget(request.budget, "budget")
         expected = request.expected_version if request.HasField("expected_version") else None
         deadline, stop = self._deadline(context), StopToken()
+
+        def report() -> Report:
+            events = convert.events_from(request.events, base)
+            return self.book.report(request.plan_id, events, expected, budget, deadline, stop)
+
         with _on_wire(request.events):
-            acks, version = await self._solve(
-                lambda: self.book.report(request.plan_id, events, expected, budget, deadline, stop), stop
-            )
-        return pb.ReportEventsResponse(acks=[convert.ack_message(a) for a in acks], plan=self._version(version))
+            done = await self._solve(report, stop, request.plan_id)
+        return pb.ReportEventsResponse(
+            acks=[convert.ack_message(a) for a in done.acks],
+            plan=self._version(done.latest),
+            not_applied=done.not_applied,
+        )
 
-    async def WatchPlan(self, request: pb.WatchPlanRequest, context: Context) -> AsyncIterator[pb.WatchPlanResponse]:
+    async def WatchPlan(self, request: Any, context: Context) -> AsyncIterator[pb.WatchPlanResponse]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Version] = asyncio.Queue()
+        queue: asyncio.Queue[Version | None] = asyncio.Queue()
 
-        def listener(version: Version) -> None:
+        def listener(version: Version | None) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, version)
 
         try:
+            request = _decoded(request)
             if request.from_version < 0:
                 raise InputError.single("from_version", f"a version is 0 or more, got {request.from_version}")
-            self.book.subscribe(request.plan_id, listener)
-            backlog = self.book.since(request.plan_id, request.from_version)
-        except (InputError, PlanNotFound) as error:
+            backlog = self.book.watch(request.plan_id, request.from_version, listener)
+        except Exception as error:
             await abort_for(context, error)
         try:
             sent = 0
-            for version in backlog:
-                sent = version.version
-                yield pb.WatchPlanResponse(plan=self._version(version))
-            while True:
-                version = await queue.get()
-                if version.version > sent:
-                    sent = version.version
-                    yield pb.WatchPlanResponse(plan=self._version(version))
+            for old in backlog:
+                sent = old.version
+                yield pb.WatchPlanResponse(plan=self._version(old))
+            while (new := await queue.get()) is not None:
+                if new.version > sent:
+                    sent = new.version
+                    yield pb.WatchPlanResponse(plan=self._version(new))
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"plan {request.plan_id!r} was deleted")
         finally:
-            self.book.unsubscribe(request.plan_id, listener)
+            self.book.unwatch(request.plan_id, listener)
 
     @_mapped
     async def EvaluateScenario(
         self, request: pb.EvaluateScenarioRequest, context: Context
     ) -> pb.EvaluateScenarioResponse:
         scenario = self.book.time_base(request.plan_id)
-        events = convert.events_from(request.events, scenario)
+        if len(request.events) > MAX_BATCH:
+            raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")
         caps = convert.kanban_caps(request.kanban_caps)
         budget = _budget(request.budget, "budget")
         if request.version < 0:
             raise InputError.single("version", f"a version is 1 or more (0: the latest), got {request.version}")
+
+        def evaluate() -> WhatIf:
+            events = convert.events_from(request.events, scenario)
+            return self.book.evaluate(request.plan_id, request.version, events, caps, budget)
+
         with _on_wire(request.events):
-            what_if = await self._solve(
-                lambda: self.book.evaluate(request.plan_id, request.version, events, caps, budget)
-            )
+            what_if = await self._solve(evaluate, plan_id=request.plan_id)
         return convert.what_if_message(what_if, scenario)
 
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 
 class StoreError(Exception):
-    """The store refused a write (a duplicate key, a missing plan)."""
+    """The store refused a write (a duplicate key, a missing plan), or cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from scheduler.store.base import EventRecord, PlanRecord, StoreError
@@ -45,14 +46,40 @@ class SqliteStore:
     FILE = "lean-scheduler.sqlite3"
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the store and check it: StoreError, naming the file and why, when
+        it is not a readable SQLite database, fails ``PRAGMA quick_check``, or is read-only."""
         self.path = data_dir / self.FILE
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open {self.path}: {error}") from None
+        began = time.perf_counter()
+        try:
+            self._check()
+        except BaseException:
+            self._db.close()
+            raise
+        self.check_ms = (time.perf_counter() - began) * 1000
+        """How long opening and checking took."""
+
+    def _check(self) -> None:
+        try:
+            verdict = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path} is not a readable SQLite database ({error}); move it aside") from None
+        if verdict != ["ok"]:
+            raise StoreError(f"{self.path} is damaged (quick_check: {'; '.join(verdict[:3])}); move it aside")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # needs the write lock: fails on a read-only file or folder
+            self._db.execute("ROLLBACK")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write {self.path}: {error}") from None
 
     def add_plan(self, plan: PlanRecord) -> None:
         self._write("INSERT INTO plans VALUES (?, ?, ?)", (plan.plan_id, plan.created, plan.scenario))
@@ -92,3 +119,5 @@ class SqliteStore:
                 self._db.execute(sql, values)
             except sqlite3.IntegrityError as error:
                 raise StoreError(str(error)) from None
+            except sqlite3.Error as error:  # a full disk, a file made read-only under us
+                raise StoreError(f"cannot write {self.path}: {error}") from None

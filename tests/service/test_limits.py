@@ -68,12 +68,13 @@ def test_a_cancelled_call_stops_the_solver_and_the_event_still_lands_once(tmp_pa
 
 def test_overload_is_refused_at_once_with_resource_exhausted(tmp_path):
     with running(config(tmp_path, max_solves=1)) as server, stub(server) as client:
-        client.CreatePlan(pb.CreatePlanRequest(plan_id="ta21", scenario=with_baseline("ta21", **SLOW)))
+        for plan_id in ("ta21", "other"):
+            client.CreatePlan(pb.CreatePlanRequest(plan_id=plan_id, scenario=with_baseline("ta21", **SLOW)))
         busy = client.ReportEvents.future(pb.ReportEventsRequest(plan_id="ta21", events=[stop("e1", 500)]))
         time.sleep(0.3)
         began = time.perf_counter()
         with pytest.raises(grpc.RpcError) as refused:
-            client.ReportEvents(pb.ReportEventsRequest(plan_id="ta21", events=[stop("e2", 510, "M4")]))
+            client.ReportEvents(pb.ReportEventsRequest(plan_id="other", events=[stop("e2", 510, "M4")]))
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert time.perf_counter() - began < 2.0
         assert client.GetPlan(pb.GetPlanRequest(plan_id="ta21")).plan.version == 1  # reads are not solves

@@ -245,11 +245,16 @@ class PlanSummary(_message.Message):
     OPERATIONS_FIELD_NUMBER: _builtins.int
     MAKESPAN_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    DAMAGED_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
     name: _builtins.str
     latest_version: _builtins.int
     operations: _builtins.int
     makespan: _builtins.int
+    damaged: _builtins.str
+    """Set when the stored plan could not be loaded at start (why, naming the record); such a
+    plan answers FAILED_PRECONDITION until it is deleted.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -261,10 +266,11 @@ class PlanSummary(_message.Message):
         operations: _builtins.int = ...,
         makespan: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        damaged: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "latest_version", b"latest_version", "makespan", b"makespan", "name", b"name", "operations", b"operations", "plan_id", b"plan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "damaged", b"damaged", "latest_version", b"latest_version", "makespan", b"makespan", "name", b"name", "operations", b"operations", "plan_id", b"plan_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -345,6 +351,11 @@ class ReportEventsResponse(_message.Message):
 
     ACKS_FIELD_NUMBER: _builtins.int
     PLAN_FIELD_NUMBER: _builtins.int
+    NOT_APPLIED_FIELD_NUMBER: _builtins.int
+    not_applied: _builtins.int
+    """Events at the end of the batch that were not applied because the call's deadline came
+    (or it was cancelled) before they started; send them again.
+    """
     @_builtins.property
     def acks(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventAck]:
         """One per event, in order. A duplicate gets its original acknowledgement."""
@@ -358,10 +369,11 @@ class ReportEventsResponse(_message.Message):
         *,
         acks: _abc.Iterable[Global___EventAck] | None = ...,
         plan: Global___PlanVersion | None = ...,
+        not_applied: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks", "plan", b"plan"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks", "not_applied", b"not_applied", "plan", b"plan"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
