@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 
 from scheduler.cli.output import writable, write
 from scheduler.service.config import load_config
@@ -13,6 +14,7 @@ from scheduler.store import default_data_dir
 
 
 def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, tls_cert=args.tls_cert,
                          tls_key=args.tls_key, client_ca=args.client_ca, token_file=args.token_file,
                          max_solves=args.max_solves)  # fmt: skip

@@ -101,6 +101,7 @@ def repair(args: argparse.Namespace) -> int:
         document = {
             "plan": plan_document(last.problem, last.timetable, report, "repaired", scenario.timebase, extra),
             "receipts": [r.receipt.as_dict() for r in results],
+            "state": live.state().model_dump(mode="json"),
         }
         write(args.out, json.dumps(document, indent=1) + "\n", "--out")
     if args.gantt:

@@ -25,7 +25,7 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser 
 class DocumentLimits:
     """Limits on one document (a scenario, an event file, a rush order's JSON)."""
 
-    max_bytes: int = 16 * 1024 * 1024
+    max_bytes: int = 8 * 1024 * 1024
     max_depth: int = 64
     """Nesting of mappings and lists; a scenario needs 8."""
     max_nodes: int = 2_000_000

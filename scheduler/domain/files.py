@@ -13,6 +13,7 @@ from scheduler.domain.errors import InputError, field_problems
 from scheduler.domain.events import Event, EventScript
 from scheduler.domain.scenario import Scenario, load_schedule
 from scheduler.domain.schedule import Schedule
+from scheduler.domain.state import RepairState
 from scheduler.domain.timebase import use_timebase
 
 _DERIVED = frozenset({"start_time", "end_time"})
@@ -66,9 +67,24 @@ def load_events(path: Path, scenario: Scenario) -> list[Event]:
     return script.events
 
 
-def load_plan(path: Path, scenario: Scenario) -> Schedule:
-    """The ``assignments`` of a plan file, validated against ``scenario``."""
+def load_state(path: Path, scenario: Scenario) -> RepairState | None:
+    """The ``state`` of a repair result (``repair --out``), None for a plain plan file."""
     data = read_data(path)
+    if not isinstance(data, dict) or "state" not in data:
+        return None
+    try:
+        with use_timebase(scenario.timebase):
+            return RepairState.model_validate(data["state"])
+    except ValidationError as error:
+        raise InputError(field_problems(error, "state")) from None
+
+
+def load_plan(path: Path, scenario: Scenario) -> Schedule:
+    """The ``assignments`` of a plan file (or of the ``plan`` of a repair result),
+    validated against ``scenario``."""
+    data = read_data(path)
+    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
+        data = data["plan"]
     if not isinstance(data, dict) or "assignments" not in data:
         raise InputError.single(f"{path}: assignments", "is required (a plan file holds a list of assignments)")
     rows = data["assignments"]

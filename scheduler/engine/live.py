@@ -31,6 +31,7 @@ from scheduler.domain.events import (
     OrderAdded,
     OrderCancelled,
 )
+from scheduler.domain.state import RepairState
 from scheduler.problem import (
     Position,
     ProblemData,
@@ -63,6 +64,13 @@ class RepairResult:
     problem: ProblemData
     """The problem the plan was checked against (frozen at the event's time)."""
     timetable: Timetable
+
+
+def _within_range(plan: Timetable, scenario: Scenario, field: str) -> None:
+    """A plan must end inside the time range a scenario can write (a slowed station can push it out)."""
+    latest, most = max(plan.end, default=0), scenario.timebase.max_tick
+    if latest > most:
+        raise InputError.single(field, f"the plan would end at tick {latest}, beyond the plan's range (tick {most})")
 
 
 def repair_config(policy: RepairPolicy, seed: int = 0) -> RepairConfig:
@@ -126,6 +134,7 @@ class LivePlan:
             result = solve(problem, config)
             if result.timetable is None:
                 raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
+            _within_range(result.timetable, scenario, "scenario")
             schedule = schedule_from_timetable(problem, result.timetable)
         return cls(scenario, rows_of(schedule), policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
 
@@ -230,6 +239,7 @@ class LivePlan:
             config = replace(config, budget_ms=budget_ms)
         assert self.kpis is not None
         outcome = repair(problem, reference, self.kpis, config, event_id, seeds, began, stop)
+        _within_range(outcome.plan, self.scenario, "event")
         self._adopt(problem, outcome.plan)
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
@@ -237,6 +247,13 @@ class LivePlan:
     def problem(self) -> ProblemData:
         """The problem as it stands now: facts frozen, downtimes and cycle times applied."""
         return freeze(self._problem, self._situation())
+
+    def state(self) -> RepairState:
+        """What the events made of the line, for ``check`` to verify the plan against."""
+        s = self._situation()
+        return RepairState(now=s.now, orders=self.scenario.orders, facts=dict(s.fixed),
+                           downtimes=list(s.downtime), factors=dict(s.factors),
+                           machine_factors=dict(s.machine_factors))  # fmt: skip
 
     def check(self) -> CheckReport:
         """The checker's verdict on the current plan in the current situation."""
@@ -371,7 +388,7 @@ class LivePlan:
             machine, start, _ = self.facts[event.operation]
         else:  # never reported started: it ran for its duration up to now
             machine = self.plan[event.operation][0]
-            start = self.now - self._duration(event.operation, machine)
+            start = max(0, self.now - self._duration(event.operation, machine))
         self.facts[event.operation] = (machine, start, max(self.now, start + 1))
         self.interrupted.pop(event.operation, None)
         return self._on_machine(machine) | self._jobs_of([event.operation]), ""

@@ -25,7 +25,7 @@ class ServerConfig:
     deadline_margin_ms: int = 30
     """Kept back from a call's deadline for converting, storing and sending the answer."""
     max_message_mb: int = 64
-    max_document_mb: int = 16
+    max_document_mb: int = 8
     """The largest scenario document CreatePlan parses."""
     grace_s: float = 10.0
     """On SIGTERM: how long in-flight calls may take before they are cancelled."""
@@ -41,6 +41,7 @@ class ServerConfig:
         return self.max_message_mb * 1024 * 1024
 
 
+_MAX_CONFIG_BYTES = 1024 * 1024
 _PATHS = {"data_dir", "tls_cert", "tls_key", "client_ca", "token_file"}
 
 
@@ -51,10 +52,15 @@ def load_config(file: Path | None = None, env: dict[str, str] | None = None, **f
     layers: list[tuple[str, dict[str, Any]]] = []
     if file is not None:
         try:
+            if file.stat().st_size > _MAX_CONFIG_BYTES:
+                raise InputError.single(str(file), f"is over {_MAX_CONFIG_BYTES} bytes: not a configuration file")
             table = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
+        except (OSError, ValueError, RecursionError) as error:  # TOMLDecodeError and UnicodeError are ValueErrors
             raise InputError.single(str(file), f"cannot read the configuration: {error}") from None
-        layers.append((str(file), table.get("server", table)))
+        server = table.get("server", table)
+        if not isinstance(server, dict):
+            raise InputError.single(f"{file}: server", "must be a table of settings")
+        layers.append((str(file), server))
     env = dict(os.environ) if env is None else env
     prefix = "LEAN_SCHEDULER_"
     layers.append(("environment", {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}))

@@ -154,7 +154,9 @@ def events_from(messages: Sequence[pb.Event], scenario: Scenario, field: str = "
 
 def wire_path(message: pb.Event, domain_path: str, where: str) -> str:
     """The proto field behind a domain path (``machine`` -> ``downtime_started.machine``)."""
-    path = domain_path.removeprefix("event.").removeprefix("event")
+    if domain_path in ("", "event"):
+        return where
+    path = domain_path.removeprefix("event.")
     head, _, rest = path.partition(".")
     name, bracket, index = head.partition("[")
     payload = message.WhichOneof("payload") or "payload"

@@ -29,6 +29,9 @@ class SolveStatus(StrEnum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
+DETERMINISTIC_BACKSTOP_S = 5.0
+
+
 @dataclass(frozen=True)
 class SolverConfig:
     """How CP-SAT runs: ``deterministic`` makes ``time_limit_s`` CP-SAT's deterministic time."""
@@ -130,6 +133,9 @@ def solve(
         params.cp_model_probing_level = 0
     if config.deterministic:
         params.max_deterministic_time = config.time_limit_s
+        # A wall-clock backstop: on wide domains CP-SAT's search can stop counting
+        # deterministic time and never end (decisions/0009).
+        params.max_time_in_seconds = DETERMINISTIC_BACKSTOP_S + 10 * config.time_limit_s
     else:
         params.max_time_in_seconds = config.time_limit_s
     code = solver.solve(model)

@@ -67,10 +67,17 @@ class SqliteStore:
     def _check(self) -> None:
         try:
             verdict = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.OperationalError as error:  # permissions, a read-only folder for the WAL's files
+            raise StoreError(f"cannot open {self.path}: {error}") from None
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path} is not a readable SQLite database ({error}); move it aside") from None
         if verdict != ["ok"]:
             raise StoreError(f"{self.path} is damaged (quick_check: {'; '.join(verdict[:3])}); move it aside")
+        try:  # WAL commits would still land beside a read-only file, but never be checkpointed into it
+            with self.path.open("r+b"):
+                pass
+        except OSError as error:
+            raise StoreError(f"cannot write {self.path}: {error.strerror}") from None
         try:
             self._db.execute("BEGIN IMMEDIATE")  # needs the write lock: fails on a read-only file or folder
             self._db.execute("ROLLBACK")

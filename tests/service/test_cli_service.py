@@ -58,12 +58,18 @@ def test_client_commands_and_their_errors(tmp_path, capsys):
         (["--addr", "256.1.1.1:1"], "addr: cannot listen on '256.1.1.1:1'"),
         (["--config", "bad.toml"], "bad.toml: cannot read the configuration"),
         (["--config", "unknown.toml"], "unknown.toml: colour: is not a known setting"),
+        (["--config", "deep.toml"], "deep.toml: cannot read the configuration: maximum recursion depth exceeded"),
+        (["--config", "big.toml"], "big.toml: is over 1048576 bytes: not a configuration file"),
+        (["--config", "flat.toml"], "flat.toml: server: must be a table of settings"),
     ],
 )
 def test_serve_refuses_bad_settings_in_one_line(tmp_path, capsys, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.toml").write_text("addr = \n")
     (tmp_path / "unknown.toml").write_text("[server]\ncolour = 'red'\n")
+    (tmp_path / "deep.toml").write_text("a = " + "[" * 100_000 + "\n")
+    (tmp_path / "big.toml").write_text("# " + "x" * 2_000_000 + "\n")
+    (tmp_path / "flat.toml").write_text("server = 5\n")
     assert main(["serve", "--data-dir", str(tmp_path / "d"), *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err, err
