@@ -173,7 +173,7 @@ def _machines(p: ProblemData, t: Timetable) -> list[Violation]:
         ops.sort(key=lambda i: (t.start[i], t.end[i]))
         latest = ops[0]  # the op seen so far that ends last
         for cur in ops[1:]:
-            if t.start[cur] < t.end[latest] and (p.fixed(cur) is None or p.fixed(latest) is None):
+            if t.start[cur] < t.end[latest]:  # facts too: two reported operations cannot share a machine
                 out.append(
                     Violation(
                         "machine_overlap",
@@ -183,9 +183,9 @@ def _machines(p: ProblemData, t: Timetable) -> list[Violation]:
                 )
             if t.end[cur] > t.end[latest]:
                 latest = cur
-        for i in (i for i in ops if p.fixed(i) is None):
+        for i in ops:
             for a, b in p.unavailability[m]:
-                if t.start[i] < b and a < t.end[i]:
+                if _meets(t.start[i], t.end[i], a, b, p.fixed(i) is not None):
                     out.append(
                         Violation(
                             "unavailability",
@@ -195,6 +195,14 @@ def _machines(p: ProblemData, t: Timetable) -> list[Violation]:
                         )
                     )
     return out
+
+
+def _meets(start: int, end: int, a: int, b: int, fact: bool) -> bool:
+    """Whether [start, end) breaks the window [a, b). A fact may hold its machine across a
+    window (interrupted, then resumed) but cannot start or end inside it."""
+    if fact:
+        return a <= start < b or a < end <= b
+    return start < b and a < end
 
 
 def peak_overlap(intervals: list[tuple[int, int]]) -> tuple[int, int]:

@@ -243,7 +243,11 @@ BAD_SCENARIOS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] =
         _set("orders.0.release", "2026-03-02T07:00:00"),
         ["orders[0].release", "no UTC offset"],
     ),
-    ("timestamp off the tick", _set("orders.0.due", "2026-03-02T07:00:30Z"), ["orders[0].due", "not a whole minute"]),
+    (
+        "timestamp before the start",
+        _set("orders.0.due", "2026-03-02T05:00:00Z"),
+        ["orders[0].due", "outside the plan's range"],
+    ),
     ("bad time unit", _set("time_unit", "fortnight"), ["time_unit", "'fortnight'"]),
     ("negative weight", _set("policy", {"objective": {"makespan": -1}}), ["policy.objective.makespan", "got -1"]),
     ("zero workers", _set("policy", {"solver": {"workers": 0}}), ["policy.solver.workers", "got 0"]),

@@ -6,22 +6,48 @@ and a typed payload, chosen by ``type``. A scenario's event script is a list of 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from scheduler.domain.base import DomainModel, Id
-from scheduler.domain.bounds import MAX_EVENTS, MAX_FACTOR, MAX_SEQUENCE, Duration, PositiveAmount, Text
+from scheduler.domain.bounds import (
+    MAX_EVENTS,
+    MAX_FACTOR,
+    MAX_QUANTITY,
+    MAX_SEQUENCE,
+    Duration,
+    PositiveAmount,
+    Text,
+)
 from scheduler.domain.errors import UNION_TAGS, invalid
 from scheduler.domain.orders import Order
-from scheduler.domain.timebase import Tick
+from scheduler.domain.timebase import Tick, parse_utc
 
 
 class EventBase(DomainModel):
     event_id: Id
     source: Id = "mes"
     sequence: Annotated[int, Field(ge=0, le=MAX_SEQUENCE)] | None = None
-    time: Tick = Field(description="When it happened; the repair's 'now'.")
+    time: Tick = Field(description="When it happened, in ticks (a timestamp is rounded to the nearest tick).")
+    at: datetime | None = Field(default=None, description="The exact time as reported, when it was a timestamp.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exact_time(cls, data: Any) -> Any:
+        """Keep a reported timestamp as it was, beside the tick it rounds to."""
+        if isinstance(data, dict) and isinstance(data.get("time"), str | datetime) and data.get("at") is None:
+            with contextlib.suppress(PydanticCustomError):  # the time field reports a bad timestamp itself
+                return {**data, "at": parse_utc(data["time"])}
+        return data
+
+    def differs_from(self, other: EventBase) -> str | None:
+        """The first field in which ``other`` (an event with the same id) says something else."""
+        mine, theirs = self.model_dump(exclude={"at"}), other.model_dump(exclude={"at"})
+        return next((name for name in mine if mine[name] != theirs.get(name)), None)
 
 
 class DowntimeStarted(EventBase):
@@ -102,6 +128,7 @@ class OperationStarted(EventBase):
 class OperationCompleted(EventBase):
     type: Literal["operation_completed"] = "operation_completed"
     operation: Id
+    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)] | None = Field(default=None, description="Units done.")
 
 
 class OrderAdded(EventBase):

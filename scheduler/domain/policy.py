@@ -65,6 +65,17 @@ class RepairPolicy(DomainModel):
     """Ticks assumed for a downtime that gives no expected end or duration."""
     interrupted: Literal["resume", "restart"] = "resume"
     """An operation interrupted by a downtime resumes its remaining work, or restarts."""
+    started: Literal["assumed", "reported"] = "assumed"
+    """``assumed``: what the plan started before "now" is taken as having started, unless a
+    report says otherwise (an MES that reports downtimes only). ``reported``: only reported
+    starts count (an MES that reports every start); the rest is planned from now."""
+    completion_without_start: Literal["infer", "refuse"] = "infer"
+    """A completion for an operation never reported started: ``infer`` its start (its
+    duration before the completion, after what ran before it; replaced when the start
+    arrives) or ``refuse`` the event."""
+    frozen_horizon: Annotated[int, Field(ge=0, le=MAX_DURATION)] = 0
+    """Operations planned to start within this many ticks of "now" do not move (unless the
+    disruption makes their place impossible)."""
     neighbourhood: Annotated[int, Field(ge=1, le=1_000_000)] = 600
     """Most operations CP-SAT re-optimises at first (the earliest affected ones); it widens
     the neighbourhood while the budget allows."""

@@ -2,8 +2,8 @@
 
 Inside ``scheduler/`` time is always an integer number of ticks from the scenario's
 start. Scenario files may write a time as such an integer, or as an ISO-8601 timestamp
-with a UTC offset, which is converted with the scenario's ``start`` and ``time_unit``
-and must fall on a whole tick. The conversion needs the enclosing scenario's time base
+with a UTC offset (any precision), which is converted with the scenario's ``start`` and
+``time_unit`` to the nearest tick (halves round up). The conversion needs the enclosing scenario's time base
 while nested models are validated; :func:`use_timebase` provides it.
 """
 
@@ -47,15 +47,11 @@ class TimeBase:
                 "time",
                 "a timestamp needs the scenario's start and a time_unit other than tick",
             )
-        seconds = (moment - self.start).total_seconds()
-        ticks, rest = divmod(seconds, self.unit.seconds)
-        if rest:
-            raise PydanticCustomError(
-                "time",
-                "timestamp {value} is not a whole {unit} from the scenario start",
-                {"value": moment.isoformat(), "unit": self.unit.value},
-            )
-        return self.bounded(int(ticks), moment.isoformat())
+        elapsed = moment - self.start
+        micro = (elapsed.days * 86_400 + elapsed.seconds) * 1_000_000 + elapsed.microseconds
+        unit = self.unit.seconds * 1_000_000
+        ticks = (micro + unit // 2) // unit  # the nearest tick, halves up (exact integer arithmetic)
+        return self.bounded(ticks, moment.isoformat())
 
     @property
     def max_tick(self) -> int:

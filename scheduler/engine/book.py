@@ -412,4 +412,5 @@ def _rows(text: str) -> dict[str, Position]:
 def _receipt(text: str) -> Receipt:
     data = json.loads(text)
     data["violations"] = tuple(data["violations"])
+    data["warnings"] = tuple(data.get("warnings", ()))  # records written before receipts had warnings
     return Receipt(**data)

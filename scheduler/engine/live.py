@@ -1,20 +1,21 @@
-"""A live plan: it holds a schedule, takes shop-floor events, and answers each with a
-repaired plan and a receipt.
+"""A live plan: it holds a schedule and the facts ledger, takes shop-floor events, and answers
+each with a repaired plan and a receipt.
 
-At each event the engine moves "now" to the event's time (never backwards) and freezes what
-the plan says has started by then; reported facts (an operation started or completed at
-another time, a downtime, a slower station) override the plan. It then repairs the rest
-with :func:`scheduler.repair.repair`. A duplicate event (same source and event_id) returns
-the first answer again and changes nothing.
+At each event the engine records its facts in the ledger at their true times (refusing a
+contradiction), moves "now" to the latest event time (never backwards), derives what is
+frozen at now from the ledger and the plan (``engine.situation``), and repairs the rest with
+:func:`scheduler.repair.repair`. Every event is a transaction: it is applied to a fork,
+which replaces the plan only when the answer passes the checker. A duplicate event (same
+source and event_id) returns the first answer again and changes nothing; the same id with
+another payload is an error.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import assert_never
 
 from pydantic_core import PydanticCustomError
 
@@ -32,6 +33,8 @@ from scheduler.domain.events import (
     OrderCancelled,
 )
 from scheduler.domain.state import RepairState
+from scheduler.engine.ledger import Ledger
+from scheduler.engine.situation import derive
 from scheduler.problem import (
     Position,
     ProblemData,
@@ -41,19 +44,13 @@ from scheduler.problem import (
     rows_of,
     schedule_from_timetable,
 )
-from scheduler.problem.freeze import Situation, duration_factor, freeze, scaled_duration
+from scheduler.problem.freeze import Situation, freeze
 from scheduler.problem.limits import check_magnitude
 from scheduler.repair import Receipt, RepairConfig, change, repair
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, StopToken, solve
 
-
-@dataclass
-class _Downtime:
-    machine: str
-    start: int
-    end: int
-    ended: bool = False
+Reference = list[tuple[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -97,13 +94,8 @@ class LivePlan:
     seed: int = 0
     now: int = 0
     version: int = 1
-    facts: dict[str, Position] = field(default_factory=dict)
-    interrupted: dict[str, tuple[str, int]] = field(default_factory=dict)
-    """Operation id -> (downtime id, work left when it resumes)."""
-    downtimes: dict[str, _Downtime] = field(default_factory=dict)
-    factors: dict[str, float] = field(default_factory=dict)
-    machine_factors: dict[str, float] = field(default_factory=dict)
-    answered: dict[tuple[str, str], RepairResult] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
+    answered: dict[tuple[str, str], tuple[Event, RepairResult]] = field(default_factory=dict)
     kpis: Kpis | None = None
 
     def __post_init__(self) -> None:
@@ -158,10 +150,12 @@ class LivePlan:
         invalid, or after which no valid plan was found, raises InputError and changes nothing."""
         key = (event.source, event.event_id)
         if key in self.answered:
-            return self.answered[key]
+            first, result = self.answered[key]
+            refuse_conflicting_duplicate(first, event)
+            return result
         after, result = self.attempt(event, began, budget_ms, stop)
         self.take(after)
-        self.answered[key] = result
+        self.answered[key] = (event, result)
         return result
 
     def attempt(
@@ -186,24 +180,23 @@ class LivePlan:
         self.answered = answered
 
     def _apply(self, event: Event, began: float, budget_ms: int | None, stop: StopToken | None) -> RepairResult:
-        problem, reference, seeds, unchanged = self._advance(event)
-        assert self.kpis is not None
+        problem, reference, seeds, unchanged, warnings = self._advance(event)
         if unchanged:
             plan = self.timetable(problem)
-            report = check(problem, plan)
             latency = (time.perf_counter() - began) * 1000
+            assert self.kpis is not None
             receipt = make_receipt(event.event_id, "none", "not_run", unchanged, latency, self.policy.budget_ms,
-                                   self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
+                                   self.kpis, check(problem, plan), change(problem, reference, plan), 0)  # fmt: skip
             result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
         else:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
             result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop)
-        return result
+        return replace(result, receipt=replace(result.receipt, warnings=tuple(warnings)))
 
     def replay(self, event: Event, plan: dict[str, Position] | None) -> None:
         """Take a logged event again with the plan it produced then (None: it changed
         nothing), without repairing: how a restarted server gets back to where it was."""
-        problem, _, _, _ = self._advance(event)
+        problem, _, _, _, _ = self._advance(event)
         if plan is not None:
             self._adopt(problem, self._timetable_of(problem, plan))
 
@@ -226,7 +219,7 @@ class LivePlan:
     def _repair(
         self,
         problem: ProblemData,
-        reference: list[tuple[int, int] | None],
+        reference: Reference,
         event_id: str,
         seeds: set[int],
         budget_ms: int | None,
@@ -244,13 +237,20 @@ class LivePlan:
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
 
+    # ------------------------------------------------------------------ the state
+
+    def situation(self) -> tuple[Situation, tuple[str, ...]]:
+        """What is frozen at now, from the ledger and the plan, and what that rests on."""
+        seen = derive(self.ledger, self.plan, self.now, self._problem, self.policy)
+        return seen.situation, seen.warnings
+
     def problem(self) -> ProblemData:
         """The problem as it stands now: facts frozen, downtimes and cycle times applied."""
-        return freeze(self._problem, self._situation())
+        return freeze(self._problem, self.situation()[0])
 
     def state(self) -> RepairState:
         """What the events made of the line, for ``check`` to verify the plan against."""
-        s = self._situation()
+        s = self.situation()[0]
         return RepairState(now=s.now, orders=self.scenario.orders, facts=dict(s.fixed),
                            downtimes=list(s.downtime), factors=dict(s.factors),
                            machine_factors=dict(s.machine_factors))  # fmt: skip
@@ -260,44 +260,48 @@ class LivePlan:
         problem = self.problem()
         return check(problem, self.timetable(problem))
 
-    def preview(self, event: Event) -> tuple[ProblemData, list[tuple[int, int] | None], str]:
+    def preview(self, event: Event) -> tuple[ProblemData, Reference, str]:
         """The state ``event`` would be repaired in (the problem at its time, the plan per op,
         why nothing needs repair or ""), on a fork: this plan does not change."""
-        problem, reference, _, unchanged = self.fork()._advance(event)
+        problem, reference, _, unchanged, _ = self.fork()._advance(event)
         return problem, reference, unchanged
 
     def fork(self) -> LivePlan:
         """An independent copy (a what-if): nothing done to it reaches this plan."""
         twin = copy.copy(self)
-        twin.plan, twin.facts, twin.interrupted = dict(self.plan), dict(self.facts), dict(self.interrupted)
-        twin.downtimes = {k: replace(d) for k, d in self.downtimes.items()}
-        twin.factors, twin.machine_factors, twin.answered = dict(self.factors), dict(self.machine_factors), {}
+        twin.plan, twin.ledger, twin.answered = dict(self.plan), self.ledger.copy(), {}
         return twin
 
-    def _advance(self, event: Event) -> tuple[ProblemData, list[tuple[int, int] | None], set[str], str]:
-        """Validate ``event``, move now, freeze and absorb it: (the problem at now, the
-        current plan per op, the operations it disturbs, why nothing needs repair or "")."""
+    def _advance(self, event: Event) -> tuple[ProblemData, Reference, set[str], str, list[str]]:
+        """Validate ``event``, record its facts, move now and derive the frozen state: (the
+        problem at now, the current plan per op, the operations it disturbs, why nothing
+        needs repair or "", warnings)."""
         self._validate(event)
+        before = self.situation()[0]
+        machine = event.machine if isinstance(event, OperationStarted) else None
+        if isinstance(event, OperationStarted | OperationCompleted) and machine is None:
+            known = self.ledger.operations.get(event.operation)
+            machine = known.machine if known is not None else self.plan[event.operation][0]
+        warnings = self.ledger.record(event, self.now, machine, self.policy.completion_without_start == "infer")
         self.now = max(self.now, event.time)
-        self._freeze_started()
-        seeds, unchanged = self._absorb(event)
-        problem = self.problem()
+        seeds, unchanged = self._absorb(event, before)
+        situation, assumed = self.situation()
+        problem = freeze(self._problem, situation)
         self._check_magnitude(problem, "event")
-        return problem, reference_of(problem, self.plan), seeds, unchanged
+        seeds |= self._disturbed(situation, before)
+        return problem, reference_of(problem, self.plan), seeds, unchanged, [*warnings, *assumed]
+
+    def _disturbed(self, situation: Situation, before: Situation) -> set[str]:
+        """Operations near a frozen one whose place the event changed (a late fact, an
+        interruption): its job's and its machine's."""
+        moved = {op for op, place in situation.fixed.items() if self.plan.get(op) != place or op not in before.fixed}
+        machines = {situation.fixed[op][0] for op in moved}
+        return self._jobs_of(moved) | {op for op, (m, _, _) in self.plan.items() if m in machines}
 
     def _check_magnitude(self, problem: ProblemData, field: str) -> None:
         s = self.policy.stability
         check_magnitude(problem, field, s.efficiency_scale, s.moved_operations, s.total_abs_shift,
                         s.machine_reassignments)  # fmt: skip
-
-    def _situation(self) -> Situation:
-        return Situation(
-            now=self.now,
-            fixed=dict(self.facts),
-            downtime=tuple((d.machine, d.start, d.end) for d in self.downtimes.values()),
-            factors=dict(self.factors),
-            machine_factors=dict(self.machine_factors),
-        )
 
     def _adopt(self, problem: ProblemData, plan: Timetable) -> None:
         self.plan = {
@@ -326,154 +330,92 @@ class LivePlan:
             self.scenario.check_event(event)
         except PydanticCustomError as error:
             raise InputError.from_custom(error, "event") from None
-        if isinstance(event, DowntimeStarted) and event.downtime_id in self.downtimes:
-            raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already started")
-        if isinstance(event, DowntimeUpdated | DowntimeEnded):
-            known = self.downtimes.get(event.downtime_id)
-            if known is None or known.machine != event.machine:
-                raise InputError.single("event.downtime_id", f"no downtime {event.downtime_id!r} on {event.machine!r}")
-            if known.ended:
-                raise InputError.single("event.downtime_id", f"downtime {event.downtime_id!r} has already ended")
+        if isinstance(event, OperationStarted | OperationCompleted) and event.operation not in self.plan:
+            raise InputError.single("event.operation", f"{event.operation!r} is no longer planned (order cancelled)")
         if isinstance(event, OperationStarted) and event.machine is not None:
             p = self._problem
             if p.duration(p.op_index[event.operation], p.machine_index[event.machine]) is None:
                 raise InputError.single("event.machine", f"{event.machine!r} is not eligible for {event.operation!r}")
 
-    def _freeze_started(self) -> None:
-        """What the plan started before now has happened, unless the MES said otherwise."""
-        for op_id, position in self.plan.items():
-            if op_id not in self.facts and position[1] < self.now:
-                self.facts[op_id] = position
+    # ------------------------------------------------------------------ what an event disturbs
 
-    def _absorb(self, event: Event) -> tuple[set[str], str]:
-        """Update the facts for ``event``: (operations it disturbs directly, reason for no repair or "")."""
-        handlers: dict[type, Callable[[Any], tuple[set[str], str]]] = {
-            DowntimeStarted: self._downtime_started,
-            DowntimeUpdated: self._downtime_changed,
-            DowntimeEnded: self._downtime_changed,
-            CycleTimeObserved: self._takt,
-            OperationStarted: self._started,
-            OperationCompleted: self._completed,
-            OrderAdded: self._added,
-            OrderCancelled: self._cancelled,
-        }
-        return handlers[type(event)](event)
+    def _absorb(self, event: Event, before: Situation) -> tuple[set[str], str]:
+        """Orders changed by ``event``: (operations it disturbs directly, why nothing needs repair or "")."""
+        match event:
+            case DowntimeStarted() | DowntimeUpdated() | DowntimeEnded():
+                return self._on_machines({event.machine}), ""
+            case OperationStarted() | OperationCompleted():
+                return self._jobs_of([event.operation]) | self._on_machines({self.plan[event.operation][0]}), ""
+            case CycleTimeObserved():
+                return self._takt(event, before)
+            case OrderAdded():
+                return self._added(event), ""
+            case OrderCancelled():
+                return self._cancel(event.order_id, before), ""
+            case _:
+                assert_never(event)
 
-    def _downtime_started(self, event: DowntimeStarted) -> tuple[set[str], str]:
-        duration = event.expected_duration or self.policy.default_downtime
-        end = event.expected_end if event.expected_end is not None else self.now + duration
-        self.downtimes[event.downtime_id] = _Downtime(event.machine, self.now, end)
-        for op_id, (machine, start, stop) in list(self.facts.items()):
-            if machine == event.machine and start < self.now < stop and op_id not in self.interrupted:
-                left = stop - self.now if self.policy.interrupted == "resume" else stop - start
-                self.interrupted[op_id] = (event.downtime_id, left)
-        self._move_interrupted(event.downtime_id)
-        return self._on_machine(event.machine) | self._held_by(event.downtime_id), ""
+    def _takt(self, event: CycleTimeObserved, before: Situation) -> tuple[set[str], str]:
+        after = self.situation()[0]
+        if (after.factors, after.machine_factors) == (before.factors, before.machine_factors):
+            within = abs(event.ratio - 1.0) <= self.policy.takt_tolerance
+            return set(), (
+                f"cycle time within tolerance: observed/planned = {event.ratio:.3f}, "
+                f"tolerance {self.policy.takt_tolerance:.0%}"
+                if within
+                else f"cycle time factor {event.ratio:.3f} already applied"
+            )
+        station_of = self.scenario.plant.station_of_machine()
+        hit = {m for m, s in station_of.items() if s == event.station} if event.station else {event.machine or ""}
+        return self._on_machines(hit), ""
 
-    def _downtime_changed(self, event: DowntimeUpdated | DowntimeEnded) -> tuple[set[str], str]:
-        downtime = self.downtimes[event.downtime_id]
-        downtime.end = max(self.now, event.expected_end if isinstance(event, DowntimeUpdated) else self.now)
-        downtime.ended = isinstance(event, DowntimeEnded)
-        self._move_interrupted(event.downtime_id)
-        return self._on_machine(event.machine) | self._held_by(event.downtime_id), ""
-
-    def _started(self, event: OperationStarted) -> tuple[set[str], str]:
-        machine = event.machine or self.plan[event.operation][0]
-        duration = self._duration(event.operation, machine)
-        self.facts[event.operation] = (machine, self.now, self.now + duration)
-        return self._on_machine(machine) | self._jobs_of([event.operation]), ""
-
-    def _completed(self, event: OperationCompleted) -> tuple[set[str], str]:
-        if event.operation in self.facts:
-            machine, start, _ = self.facts[event.operation]
-        else:  # never reported started: it ran for its duration up to now
-            machine = self.plan[event.operation][0]
-            start = max(0, self.now - self._duration(event.operation, machine))
-        self.facts[event.operation] = (machine, start, max(self.now, start + 1))
-        self.interrupted.pop(event.operation, None)
-        return self._on_machine(machine) | self._jobs_of([event.operation]), ""
-
-    def _added(self, event: OrderAdded) -> tuple[set[str], str]:
+    def _added(self, event: OrderAdded) -> set[str]:
         """A rush order disturbs the work queued on every machine it may use: right-shift
-        appends it after that work, and only moving it can bring the order forward
-        (seeding just the new operations left CP-SAT nothing to move on ft10)."""
+        appends it after that work, and only moving it can bring the order forward."""
         self._replace_orders([*self.scenario.orders, event.order])
         p = self._problem
         machines = {p.machine_ids[m] for op in event.order.operations for m, _ in p.op_modes[p.op_index[op.id]]}
-        return {op.id for op in event.order.operations}.union(*(self._on_machine(m) for m in machines)), ""
+        return {op.id for op in event.order.operations} | self._on_machines(machines)
 
-    def _cancelled(self, event: OrderCancelled) -> tuple[set[str], str]:
-        return self._cancel(event.order_id), ""
-
-    def _takt(self, event: CycleTimeObserved) -> tuple[set[str], str]:
-        ratio = event.ratio
-        within = abs(ratio - 1.0) <= self.policy.takt_tolerance
-        factor = 1.0 if within else ratio
-        table, key = (self.factors, event.station) if event.station else (self.machine_factors, event.machine)
-        assert key is not None
-        previous = table.get(key, 1.0)
-        if factor == previous:
-            tolerance = f"{self.policy.takt_tolerance:.0%}"
-            return set(), (
-                f"cycle time within tolerance: observed/planned = {ratio:.3f}, tolerance {tolerance}"
-                if within
-                else f"cycle time factor {ratio:.3f} already applied"
-            )
-        table[key] = factor
-        station_of = self.scenario.plant.station_of_machine()
-        hit = {m for m, s in station_of.items() if key in (m, s)}
-        for op_id, (machine, start, stop) in list(self.facts.items()):
-            if machine in hit and start < self.now < stop and op_id not in self.interrupted:
-                self.facts[op_id] = (machine, start, self.now + scaled_duration(stop - self.now, factor / previous))
-        return {op_id for op_id, (m, _, _) in self.plan.items() if m in hit}, ""
-
-    def _move_interrupted(self, downtime_id: str) -> None:
-        downtime = self.downtimes[downtime_id]
-        for op_id, (held_by, left) in self.interrupted.items():
-            if held_by == downtime_id:
-                machine, start, _ = self.facts[op_id]
-                self.facts[op_id] = (machine, start, downtime.end + left)
-
-    def _duration(self, op_id: str, machine: str) -> int:
-        """The operation's duration on ``machine`` at the observed cycle times."""
-        p = self._problem
-        m = p.machine_index[machine]
-        base = p.duration(p.op_index[op_id], m)
-        assert base is not None, "eligibility is checked in _validate"
-        station = p.station_ids[p.machine_station[m]]
-        return scaled_duration(base, duration_factor(self.factors, self.machine_factors, machine, station))
-
-    def _on_machine(self, machine: str) -> set[str]:
-        return {op_id for op_id, (m, start, _) in self.plan.items() if m == machine and op_id not in self.facts}
-
-    def _held_by(self, downtime_id: str) -> set[str]:
-        """The operations of the jobs whose operation this downtime interrupted."""
-        return self._jobs_of(op for op, (held, _) in self.interrupted.items() if held == downtime_id)
-
-    def _jobs_of(self, ops: Iterable[str]) -> set[str]:
-        wanted = set(ops)
-        return {
-            op.id for o in self.scenario.orders if any(op.id in wanted for op in o.operations) for op in o.operations
-        }
-
-    def _replace_orders(self, orders: list[Order]) -> None:
-        self.scenario = self.scenario.model_copy(update={"orders": orders})
-        self._problem = compile_problem(self.scenario)
-
-    def _cancel(self, order_id: str) -> set[str]:
-        orders, freed_machines = [], set()
+    def _cancel(self, order_id: str, before: Situation) -> set[str]:
+        """The order's operations not started by now leave the plan; what started stays."""
+        started = set(before.fixed) | set(self.ledger.operations)
+        orders, freed = [], set()
         for order in self.scenario.orders:
             if order.id != order_id:
                 orders.append(order)
                 continue
-            kept = [op for op in order.operations if op.id in self.facts]
-            freed_machines |= {self.plan[op.id][0] for op in order.operations if op.id not in self.facts}
+            kept = [op for op in order.operations if op.id in started]
+            freed |= {self.plan[op.id][0] for op in order.operations if op.id not in started}
             for op in order.operations:
-                if op.id not in self.facts:
+                if op.id not in started:
                     self.plan.pop(op.id, None)
             if kept:
                 ids = {op.id for op in kept}
                 kept = [op.model_copy(update={"after": [a for a in op.after if a in ids]}) for op in kept]
                 orders.append(order.model_copy(update={"operations": kept}))
         self._replace_orders(orders)
-        return set().union(*(self._on_machine(m) for m in freed_machines)) if freed_machines else set()
+        return self._on_machines(freed)
+
+    def _on_machines(self, machines: set[str]) -> set[str]:
+        return {op_id for op_id, (m, _, _) in self.plan.items() if m in machines}
+
+    def _jobs_of(self, ops: set[str] | list[str]) -> set[str]:
+        wanted = set(ops)
+        return {op.id for o in self.scenario.orders if any(op.id in wanted for op in o.operations)
+                for op in o.operations}  # fmt: skip
+
+    def _replace_orders(self, orders: list[Order]) -> None:
+        self.scenario = self.scenario.model_copy(update={"orders": orders})
+        self._problem = compile_problem(self.scenario)
+
+
+def refuse_conflicting_duplicate(first: Event, again: Event) -> None:
+    """A resent event id must say the same as the first time."""
+    field_name = first.differs_from(again)
+    if field_name is not None:
+        raise InputError.single(
+            f"event.{field_name}",
+            f"event {again.event_id!r} from {again.source!r} was already taken with another {field_name} "
+            f"({getattr(first, field_name)!r}, now {getattr(again, field_name)!r})",
+        )

@@ -56,10 +56,14 @@ class Receipt:
     """Operations CP-SAT was allowed to move (0 when it did not run)."""
     valid: bool
     violations: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """What the answer rests on that the caller should know: late facts and by how much,
+    sequence gaps, assumed downtime ends, inferred starts."""
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["violations"] = list(self.violations)
+        data["warnings"] = list(self.warnings)
         return data
 
 

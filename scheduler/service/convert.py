@@ -162,7 +162,7 @@ def wire_path(message: pb.Event, domain_path: str, where: str) -> str:
     payload = message.WhichOneof("payload") or "payload"
     if name in _ENVELOPE:
         wire = name
-    elif name == "time":
+    elif name in ("time", "at"):
         wire = message.WhichOneof("time") or "occur_time"
     elif name == "type":
         wire = "payload"
@@ -212,7 +212,12 @@ def _iso(stamp: Timestamp) -> str:
 def event_message(event: Event) -> pb.Event:
     """A domain event (times in ticks) as a message, for clients and the MES simulator."""
     data = event.model_dump(exclude_none=True)
-    message = pb.Event(event_id=data.pop("event_id"), source=data.pop("source"), occur_tick=data.pop("time"))
+    message = pb.Event(event_id=data.pop("event_id"), source=data.pop("source"))
+    tick, exact = data.pop("time"), data.pop("at", None)
+    if exact is not None:  # the exact timestamp, as it was reported
+        message.occur_time.FromDatetime(exact)
+    else:
+        message.occur_tick = tick
     if "sequence" in data:
         message.sequence = data.pop("sequence")
     payload = data.pop("type")
@@ -304,6 +309,7 @@ def receipt_message(receipt: Receipt) -> pb.Receipt:
         neighbourhood=r.neighbourhood,
         valid=r.valid,
         violations=list(r.violations),
+        warnings=list(r.warnings),
     )
 
 

@@ -1,4 +1,4 @@
-"""Times in scenarios: integer ticks, or ISO-8601 UTC timestamps on whole ticks."""
+"""Times in scenarios: integer ticks, or ISO-8601 UTC timestamps rounded to the nearest tick."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def test_iso_timestamps_become_ticks_of_the_declared_unit():
     assert (sc.orders[0].release, sc.orders[0].due) == (90, 120)  # 09:00+01:00 is 08:00Z
 
 
+@pytest.mark.parametrize(
+    ("stamp", "tick"),
+    [("2026-03-02T07:30:29.999Z", 90), ("2026-03-02T07:30:30Z", 91), ("2026-03-02T07:29:30.000001Z", 90),
+     ("2026-03-02T08:30:30.5+01:00", 91)],
+)  # fmt: skip
+def test_timestamps_round_to_the_nearest_tick_halves_up(stamp, tick):
+    assert _scenario(release=stamp).orders[0].release == tick
+
+
 def test_integer_offsets_pass_through():
     assert _scenario(release=15).orders[0].release == 15
 
@@ -33,7 +42,6 @@ def test_integer_offsets_pass_through():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("2026-03-02T07:30:30Z", "is not a whole minute"),
         ("2026-03-02T07:30:00", "has no UTC offset"),
         ("soon", "neither an integer tick nor an ISO-8601 timestamp"),
         (1.5, "expected integer ticks or an ISO-8601 timestamp"),

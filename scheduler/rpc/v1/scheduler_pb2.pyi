@@ -729,6 +729,7 @@ class Receipt(_message.Message):
     NEIGHBOURHOOD_FIELD_NUMBER: _builtins.int
     VALID_FIELD_NUMBER: _builtins.int
     VIOLATIONS_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     tier: Global___RepairTier.ValueType
     solver_status: _builtins.str
@@ -751,6 +752,12 @@ class Receipt(_message.Message):
     valid: _builtins.bool
     @_builtins.property
     def violations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Late facts and by how much, sequence gaps and regressions, assumed downtime ends,
+        inferred starts: what the answer rests on.
+        """
+
     def __init__(
         self,
         *,
@@ -772,10 +779,11 @@ class Receipt(_message.Message):
         neighbourhood: _builtins.int = ...,
         valid: _builtins.bool = ...,
         violations: _abc.Iterable[_builtins.str] | None = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle_after", b"bottleneck_idle_after", "bottleneck_idle_before", b"bottleneck_idle_before", "budget_ms", b"budget_ms", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "makespan_after", b"makespan_after", "makespan_before", b"makespan_before", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations", "weighted_tardiness_after", b"weighted_tardiness_after", "weighted_tardiness_before", b"weighted_tardiness_before"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle_after", b"bottleneck_idle_after", "bottleneck_idle_before", b"bottleneck_idle_before", "budget_ms", b"budget_ms", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "makespan_after", b"makespan_after", "makespan_before", b"makespan_before", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations", "warnings", b"warnings", "weighted_tardiness_after", b"weighted_tardiness_after", "weighted_tardiness_before", b"weighted_tardiness_before"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1026,17 +1034,23 @@ class OperationCompleted(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OPERATION_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
     operation: _builtins.str
+    quantity: _builtins.int
+    """Units done, when known."""
     def __init__(
         self,
         *,
         operation: _builtins.str = ...,
+        quantity: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["operation", b"operation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "operation", b"operation", "quantity", b"quantity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___OperationCompleted: _TypeAlias = OperationCompleted  # noqa: Y015
 

@@ -1,0 +1,226 @@
+"""The situation a repair starts from: the ledger's facts at their true times, combined with
+the plan and the policy, as what is frozen at "now" (``problem.freeze.Situation``).
+
+- Reported operations are frozen where they ran; one still running ends when its work is
+  done, paused by every downtime that started on its machine after it (resumed or
+  restarted, by the policy) and stretched or shortened by the cycle times observed while it
+  ran. A later reported start on its machine ends it there.
+- A downtime lasts until its reported end; an open one until its expected end, or (not
+  reported back once that has passed) until "now" plus the policy's default downtime, so
+  that nothing is ever planned or frozen on a machine not reported back. A reported start
+  on its machine ends it there.
+- With the policy's ``started: assumed``, what the plan started before "now" and nobody
+  reported is taken as having started, unless a fact or a downtime makes that impossible or
+  its job's earlier operations are not frozen before it.
+- The frozen horizon pins what the plan starts within it, where that is still possible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from scheduler.domain import RepairPolicy
+from scheduler.engine.ledger import Ledger, OperationFact
+from scheduler.problem import Position, ProblemData
+from scheduler.problem.freeze import Situation
+
+Window = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The situation and what it rests on."""
+
+    situation: Situation
+    warnings: tuple[str, ...]
+
+
+def derive(ledger: Ledger, plan: Mapping[str, Position], now: int, problem: ProblemData, policy: RepairPolicy) -> Seen:
+    """The situation at ``now``; ``problem`` is the compiled (unfrozen) problem."""
+    warnings: list[str] = []
+    windows = _windows(ledger, now, policy, warnings)
+    fixed = _reported(ledger, problem, windows, policy, warnings)
+    if policy.started == "assumed":
+        _assume(plan, now, problem, ledger, windows, fixed, policy)
+    if policy.frozen_horizon:
+        _pin(plan, now, now + policy.frozen_horizon, problem, windows, fixed)
+    station_of = {m: problem.station_ids[problem.machine_station[k]] for k, m in enumerate(problem.machine_ids)}
+    tolerance = policy.takt_tolerance
+    factors = {s: f for s in problem.station_ids if (f := ledger.factor_at(("station", s), now, tolerance)) != 1.0}
+    machine_factors = {m: ledger.factor_at(("machine", m), now, tolerance) for m in station_of
+                       if _observed(ledger, ("machine", m))}  # fmt: skip
+    downtime = tuple((m, a, b) for m, spans in windows.items() for a, b in spans)
+    return Seen(Situation(now, fixed, downtime, factors, machine_factors), tuple(warnings))
+
+
+def _observed(ledger: Ledger, key: tuple[str, str]) -> bool:
+    return any(o.key == key for o in ledger.observations)
+
+
+def _windows(ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str]) -> dict[str, list[Window]]:
+    """Per machine, the downtime windows the ledger implies at ``now``."""
+    windows: dict[str, list[Window]] = {}
+    for down_id, down in ledger.downtimes.items():
+        end = down.end
+        if end is None:
+            back = [f.start for f in ledger.operations.values()
+                    if f.machine == down.machine and f.start is not None and f.start >= down.start]  # fmt: skip
+            expected = down.expected_end if down.expected_end is not None else down.start + policy.default_downtime
+            if back:
+                end = min(back)
+                warnings.append(f"downtime {down_id!r} on {down.machine} taken as over at {end}: work started there")
+            elif expected > now:
+                end = expected
+            else:
+                end = now + policy.default_downtime
+                warnings.append(f"downtime {down_id!r} on {down.machine} not reported back: assumed down until {end}")
+        if end > down.start:
+            windows.setdefault(down.machine, []).append((down.start, end))
+    return {m: sorted(spans) for m, spans in windows.items()}
+
+
+def _reported(
+    ledger: Ledger, problem: ProblemData, windows: dict[str, list[Window]], policy: RepairPolicy, warnings: list[str]
+) -> dict[str, Position]:
+    fixed: dict[str, Position] = {}
+    for op_id, fact in ledger.operations.items():
+        if op_id not in problem.op_index:
+            continue  # an operation of an order cancelled before it started
+        duration = _duration(problem, op_id, fact.machine)
+        start = fact.start
+        if start is None:
+            start = _inferred_start(ledger, problem, op_id, fact, duration, policy)
+        end = fact.end
+        if end is None:
+            end = running_end(ledger, problem, fact.machine, start, duration, windows.get(fact.machine, []), policy)
+            later = [f.start for other, f in ledger.operations.items() if other != op_id and f.machine == fact.machine
+                     and f.start is not None and start < f.start < end]  # fmt: skip
+            if later:
+                end = min(later)
+                warnings.append(f"{op_id} taken as complete at {end}: the next operation started on {fact.machine}")
+        fixed[op_id] = (fact.machine, start, end)
+    return fixed
+
+
+def _inferred_start(
+    ledger: Ledger, problem: ProblemData, op_id: str, fact: OperationFact, duration: int, policy: RepairPolicy
+) -> int:
+    """Its duration before the completion, but after what the ledger has end on its machine
+    before then and after its job's reported predecessors."""
+    assert fact.end is not None
+    station = problem.station_ids[problem.machine_station[problem.machine_index[fact.machine]]]
+    factor = _factor(ledger, fact.machine, station, fact.end, policy)
+    start = fact.end - max(1, math.ceil(duration * factor - 1e-9))
+    op = problem.op_index[op_id]
+    preds = {problem.op_ids[a] for a, b in problem.precedences if b == op}
+    for other_id, other in ledger.operations.items():
+        if other.end is None or other.end > fact.end or other_id == op_id:
+            continue
+        if other.machine == fact.machine or other_id in preds:
+            start = max(start, other.end)
+    return max(0, min(start, fact.end - 1))
+
+
+def running_end(
+    ledger: Ledger,
+    problem: ProblemData,
+    machine: str,
+    start: int,
+    duration: int,
+    windows: list[Window],
+    policy: RepairPolicy,
+) -> int:
+    """When an operation started at ``start`` finishes its ``duration`` of planned work on
+    ``machine``: paused by each downtime that starts after it, at the cycle times observed."""
+    station = problem.station_ids[problem.machine_station[problem.machine_index[machine]]]
+    keys = (("machine", machine), ("station", station))
+    changes = sorted({o.time for o in ledger.observations if o.key in keys and o.time > start})
+    stops = [(a, b) for a, b in windows if a > start]
+    cursor, work = start, float(duration)
+    while True:
+        factor = _factor(ledger, machine, station, cursor, policy)
+        need = max(1, math.ceil(work * factor - 1e-9))
+        stop = next(((a, b) for a, b in stops if a >= cursor), None)
+        change = next((t for t in changes if t > cursor), None)
+        horizon = min(x for x in (stop[0] if stop else None, change) if x is not None) if (stop or change) else None
+        if horizon is None or cursor + need <= horizon:
+            return cursor + need
+        work -= (horizon - cursor) / factor
+        if stop is not None and horizon == stop[0]:
+            cursor = stop[1]
+            work = float(duration) if policy.interrupted == "restart" else work
+        else:
+            cursor = horizon
+
+
+def _factor(ledger: Ledger, machine: str, station: str, time: int, policy: RepairPolicy) -> float:
+    """A machine's own observed factor overrides its station's."""
+    own = any(o.key == ("machine", machine) and o.time <= time for o in ledger.observations)
+    return ledger.factor_at(("machine", machine) if own else ("station", station), time, policy.takt_tolerance)
+
+
+def _assume(
+    plan: Mapping[str, Position],
+    now: int,
+    problem: ProblemData,
+    ledger: Ledger,
+    windows: dict[str, list[Window]],
+    fixed: dict[str, Position],
+    policy: RepairPolicy,
+) -> None:
+    """What the plan started before ``now``, where nothing reported contradicts it."""
+    for op_id, (machine, start, _) in sorted(plan.items(), key=lambda item: item[1][1]):
+        if start >= now or op_id in fixed or op_id not in problem.op_index:
+            continue
+        if _blocked(machine, start, start + 1, windows, fixed) or not _after_predecessors(problem, op_id, start, fixed):
+            continue
+        duration = _duration(problem, op_id, machine)
+        end = running_end(ledger, problem, machine, start, duration, windows.get(machine, []), policy)
+        if not _blocked(machine, start, end, {}, fixed):
+            fixed[op_id] = (machine, start, end)
+
+
+def _pin(
+    plan: Mapping[str, Position],
+    now: int,
+    until: int,
+    problem: ProblemData,
+    windows: dict[str, list[Window]],
+    fixed: dict[str, Position],
+) -> None:
+    """Operations the plan starts in [now, until) stay where they are, when they still can."""
+    for op_id, (machine, start, end) in sorted(plan.items(), key=lambda item: item[1][1]):
+        if not now <= start < until or op_id in fixed or op_id not in problem.op_index:
+            continue
+        same = problem.duration(problem.op_index[op_id], problem.machine_index[machine]) == end - start
+        free = not _blocked(machine, start, end, windows, fixed)
+        if same and free and _after_predecessors(problem, op_id, start, fixed):
+            fixed[op_id] = (machine, start, end)
+
+
+def _blocked(
+    machine: str, start: int, end: int, windows: Mapping[str, list[Window]], fixed: Mapping[str, Position]
+) -> bool:
+    """[start, end) on ``machine`` meets a downtime window or a frozen operation."""
+    if any(a < end and start < b for a, b in windows.get(machine, [])):
+        return True
+    return any(m == machine and s < end and start < e for m, s, e in fixed.values())
+
+
+def _after_predecessors(problem: ProblemData, op_id: str, start: int, fixed: Mapping[str, Position]) -> bool:
+    op = problem.op_index[op_id]
+    for a, b in problem.precedences:
+        if b == op:
+            pred = fixed.get(problem.op_ids[a])
+            if pred is None or pred[2] + problem.lag(a, b) > start:
+                return False
+    return True
+
+
+def _duration(problem: ProblemData, op_id: str, machine: str) -> int:
+    """The planned duration of ``op_id`` on ``machine`` (eligibility is checked on the way in)."""
+    duration = problem.duration(problem.op_index[op_id], problem.machine_index[machine])
+    assert duration is not None, f"{machine} is not eligible for {op_id}"
+    return duration
