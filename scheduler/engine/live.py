@@ -181,12 +181,15 @@ class LivePlan:
 
     def _apply(self, event: Event, began: float, budget_ms: int | None, stop: StopToken | None) -> RepairResult:
         problem, reference, seeds, unchanged, warnings = self._advance(event)
-        if unchanged:
+        report = check(problem, self.timetable(problem)) if unchanged else None
+        if report is not None and not report.valid:  # time moved on: an open downtime grew over planned work
+            seeds |= {op for v in report.violations for op in v.ids if op in problem.op_index}
+        if report is not None and report.valid:
             plan = self.timetable(problem)
             latency = (time.perf_counter() - began) * 1000
             assert self.kpis is not None
             receipt = make_receipt(event.event_id, "none", "not_run", unchanged, latency, self.policy.budget_ms,
-                                   self.kpis, check(problem, plan), change(problem, reference, plan), 0)  # fmt: skip
+                                   self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
             result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
         else:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
