@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from scheduler.domain import RepairPolicy
 from scheduler.engine.ledger import Ledger, OperationFact
 from scheduler.problem import Position, ProblemData
+from scheduler.problem.compile import merge_windows
 from scheduler.problem.freeze import Situation
 
 Window = tuple[int, int]
@@ -41,11 +42,12 @@ def derive(ledger: Ledger, plan: Mapping[str, Position], now: int, problem: Prob
     """The situation at ``now``; ``problem`` is the compiled (unfrozen) problem."""
     warnings: list[str] = []
     windows = _windows(ledger, now, policy, warnings)
-    fixed = _reported(ledger, problem, windows, policy, warnings)
+    blocked = _with_planned(windows, problem)  # work pauses in planned maintenance too
+    fixed = _reported(ledger, problem, blocked, policy, warnings)
     if policy.started == "assumed":
-        _assume(plan, now, problem, ledger, windows, fixed, policy)
+        _assume(plan, now, problem, ledger, blocked, fixed, policy)
     if policy.frozen_horizon:
-        _pin(plan, now, now + policy.frozen_horizon, problem, windows, fixed)
+        _pin(plan, now, now + policy.frozen_horizon, problem, blocked, fixed)
     station_of = {m: problem.station_ids[problem.machine_station[k]] for k, m in enumerate(problem.machine_ids)}
     tolerance = policy.takt_tolerance
     factors = {s: f for s in problem.station_ids if (f := ledger.factor_at(("station", s), now, tolerance)) != 1.0}
@@ -79,6 +81,12 @@ def _windows(ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str]
         if end > down.start:
             windows.setdefault(down.machine, []).append((down.start, end))
     return {m: sorted(spans) for m, spans in windows.items()}
+
+
+def _with_planned(windows: Mapping[str, list[Window]], problem: ProblemData) -> dict[str, list[Window]]:
+    """Per machine, its downtimes and its planned unavailability, merged."""
+    return {m: list(merge_windows([*windows.get(m, []), *problem.unavailability[k]]))
+            for k, m in enumerate(problem.machine_ids)}  # fmt: skip
 
 
 def _reported(
