@@ -10,9 +10,9 @@ from scheduler.engine.book import (
     Report,
     StaleVersion,
     Summary,
-    Version,
     WhatIf,
 )
+from scheduler.engine.history import Version
 from scheduler.engine.live import LivePlan, RepairResult, repair_config
 
 __all__ = [

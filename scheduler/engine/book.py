@@ -1,13 +1,15 @@
 """The plan book: every live plan of a server, durable through a store.
 
-Each plan is a :class:`LivePlan` plus its versions and the acknowledgement of every event
-it took. An event is applied to a fork of the plan; only once its record (the event and the
-plan it made) is committed to the store does the fork become the plan and the event get
-its acknowledgement, so a failure anywhere leaves the plan as it was. On start the book
-replays each plan's log with the recorded plans, without solving, and reaches the same
-versions and schedules; a plan whose records cannot be read is kept aside as damaged, and
-the others load. Calls on one plan are serialised by its lock; calls on different plans
-run in parallel.
+Each plan is a :class:`LivePlan`, its latest versions and its history in the store. An
+event is applied to a fork of the plan; only once its record (the event and the change it
+made to the plan) is committed does the fork become the plan and the event get its
+acknowledgement, so a failure anywhere leaves the plan as it was. Memory holds the live
+plan and its last few versions; older versions, and the acknowledgement of an event sent
+again, come from the store. Every so many events a snapshot of the whole state is stored,
+and a restart rebuilds each plan from its last snapshot and the events after it, without
+solving; a plan whose records cannot be read is kept aside as damaged, and the others
+load. Calls on one plan are serialised by its lock; calls on different plans run in
+parallel.
 """
 
 from __future__ import annotations
@@ -18,23 +20,30 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from pydantic import TypeAdapter
-
-from scheduler.check import Kpis
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
-from scheduler.domain.files import parse_scenario
-from scheduler.engine.live import LivePlan
-from scheduler.problem import Position, compile_problem, reference_of
+from scheduler.engine import snapshot
+from scheduler.engine.history import (
+    EVENT,
+    SNAPSHOT_EVERY,
+    History,
+    Unreadable,
+    Version,
+    receipt_of,
+    scenario_of,
+    version_of,
+)
+from scheduler.engine.live import LivePlan, refuse_conflicting_duplicate
+from scheduler.problem import compile_problem, reference_of
 from scheduler.repair import Change, Receipt, change
 from scheduler.solver import StopToken
-from scheduler.store import EventRecord, PlanRecord, PlanStore
+from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError
 
 _LOG = logging.getLogger(__name__)
-_EVENT = TypeAdapter(Event)
 _PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MIN_BUDGET_MS = 10
 
@@ -69,17 +78,6 @@ class EventRejected(Exception):
     def __init__(self, index: int, error: InputError, acks: list[Ack]) -> None:
         self.index, self.error, self.acks = index, error, acks
         super().__init__(f"events[{index}]: {error.summary()}")
-
-
-@dataclass(frozen=True)
-class Version:
-    plan_id: str
-    version: int
-    now: int
-    plan: Mapping[str, Position]
-    kpis: Kpis
-    receipt: Receipt | None
-    """The repair that made it (None for version 1)."""
 
 
 @dataclass(frozen=True)
@@ -128,14 +126,23 @@ Listener = Callable[[Version | None], None]
 
 @dataclass
 class _Entry:
-    record: PlanRecord
-    scenario: Scenario
+    history: History
     live: LivePlan
-    versions: list[Version]
-    acks: dict[tuple[str, str], Ack] = field(default_factory=dict)
+    position: int
+    """Events in the plan's log."""
+    recent: deque[Version]
+    """The latest versions, newest last."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     listeners: list[Listener] = field(default_factory=list)
     deleted: bool = False
+
+    @property
+    def latest(self) -> Version:
+        return self.recent[-1]
+
+    @property
+    def plan_id(self) -> str:
+        return self.history.record.plan_id
 
 
 class PlanBook:
@@ -147,7 +154,7 @@ class PlanBook:
         for record in store.plans():
             try:
                 self._plans[record.plan_id] = self._rebuild(record)
-            except _Unreadable as error:
+            except Unreadable as error:
                 _LOG.error("plan %r not loaded: %s", record.plan_id, error.reason)
                 self._damaged[record.plan_id] = (record, error.reason)
 
@@ -170,27 +177,37 @@ class PlanBook:
         live = LivePlan.create(scenario, time_limit_s=limit)
         stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
         record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
-        entry = _Entry(record, stored, live, [self._version(plan_id, live, None)])
+        entry = _Entry(History(self.store, record, stored), live, 0, deque([version_of(plan_id, live, None)]))
         with self._lock:
             if plan_id in self._plans or plan_id in self._damaged:
                 raise InputError.single("plan_id", f"plan {plan_id!r} already exists")
             self.store.add_plan(record)
             self._plans[plan_id] = entry
-        return entry.versions[0]
+        return entry.latest
 
     def get(self, plan_id: str, version: int = 0) -> Version:
-        versions = self._entry(plan_id).versions
-        if version == 0:
-            return versions[-1]
-        if not 1 <= version <= len(versions):
-            raise PlanNotFound(plan_id, version)
-        return versions[version - 1]
+        """A version (0: the latest): from memory when recent, else rebuilt from the store.
+        Reads never wait for a repair in progress."""
+        entry = self._entry(plan_id)
+        wanted = version or entry.latest.version
+        return self._versions(entry, wanted, wanted)[0]
+
+    @staticmethod
+    def _versions(entry: _Entry, first: int, last: int) -> list[Version]:
+        """Versions ``first`` to ``last`` (PlanNotFound beyond the latest), from what is
+        committed: the recent ones in memory, older ones rebuilt from the store."""
+        recent = list(entry.recent)
+        if not 1 <= first <= last <= recent[-1].version:
+            raise PlanNotFound(entry.plan_id, first if not 1 <= first <= recent[-1].version else last)
+        if first >= recent[0].version:
+            return [v for v in recent if first <= v.version <= last]
+        return entry.history.versions(first, last)
 
     def summaries(self) -> list[Summary]:
         with self._lock:
             entries = list(self._plans.items())
             damaged = list(self._damaged.items())
-        healthy = [Summary(pid, e.scenario.name, e.record.created, e.versions[-1]) for pid, e in entries]
+        healthy = [Summary(pid, e.history.scenario.name, e.history.record.created, e.latest) for pid, e in entries]
         return healthy + [Summary(pid, "", record.created, None, reason) for pid, (record, reason) in damaged]
 
     def delete(self, plan_id: str) -> None:
@@ -212,7 +229,7 @@ class PlanBook:
 
     def time_base(self, plan_id: str) -> Scenario:
         """The scenario a plan's times are read against (its start and unit)."""
-        return self._entry(plan_id).scenario
+        return self._entry(plan_id).history.scenario
 
     # ------------------------------------------------------------------ events
 
@@ -239,19 +256,30 @@ class PlanBook:
                 raise StaleVersion(expected_version, entry.live.version)
             acks: list[Ack] = []
             for k, event in enumerate(events):
-                key = (event.source, event.event_id)
-                if (first := entry.acks.get(key)) is not None:
-                    acks.append(Ack(first.event_id, first.source, first.version, first.receipt, duplicate=True))
+                if (first := self._duplicate(entry, event, k, acks)) is not None:
+                    acks.append(first)
                     continue
                 began = time.perf_counter()
                 left_ms = None if deadline is None else (deadline - began) * 1000
                 if (stop is not None and stop.stopped) or (left_ms is not None and left_ms < _MIN_BUDGET_MS):
-                    return Report(acks, entry.versions[-1], len(events) - k)
+                    return Report(acks, entry.latest, len(events) - k)
                 budget = budget_ms or entry.live.policy.budget_ms
                 if left_ms is not None:
                     budget = max(_MIN_BUDGET_MS, min(budget, int(left_ms / (len(events) - k))))
                 acks.append(self._take(entry, event, began, budget, stop, k, acks))
-            return Report(acks, entry.versions[-1])
+            return Report(acks, entry.latest)
+
+    def _duplicate(self, entry: _Entry, event: Event, k: int, acks: list[Ack]) -> Ack | None:
+        """The first acknowledgement of an event sent again (from the store), or None; the
+        same id with another payload is refused."""
+        logged = self.store.find(entry.plan_id, event.source, event.event_id)
+        if logged is None:
+            return None
+        try:
+            refuse_conflicting_duplicate(EVENT.validate_json(logged.event), event)
+        except InputError as error:
+            raise EventRejected(k, error, acks) from None
+        return Ack(event.event_id, event.source, logged.version, receipt_of(logged.receipt), duplicate=True)
 
     def _take(
         self, entry: _Entry, event: Event, began: float, budget: int, stop: StopToken | None, k: int, acks: list[Ack]
@@ -262,26 +290,35 @@ class PlanBook:
         except InputError as error:
             _LOG.info("event %r from %r refused: %s", event.event_id, event.source, error.summary())
             raise EventRejected(k, error, acks) from None
-        changed = result.version != entry.versions[-1].version
+        changed = result.version != entry.latest.version
+        position = entry.position + 1
         self.store.append(
             EventRecord(
-                plan_id=entry.record.plan_id,
-                position=len(entry.acks) + 1,
+                plan_id=entry.plan_id,
+                position=position,
                 source=event.source,
                 event_id=event.event_id,
                 event=event.model_dump_json(),
                 version=result.version,
-                plan=json.dumps(trial.plan) if changed else None,
+                plan=snapshot.changes(entry.live.plan, trial.plan) if changed else None,
                 receipt=json.dumps(result.receipt.as_dict()),
             )
         )
-        entry.live = trial
-        ack = Ack(event.event_id, event.source, result.version, result.receipt)
-        entry.acks[(event.source, event.event_id)] = ack
+        entry.live, entry.position = trial, position
+        if position % SNAPSHOT_EVERY == 0:
+            self._snapshot(entry, result.receipt)
         if changed:
-            entry.versions.append(self._version(entry.record.plan_id, trial, result.receipt))
-            self._notify(entry, entry.versions[-1])
-        return ack
+            entry.recent.append(version_of(entry.plan_id, trial, result.receipt))
+            self._notify(entry, entry.latest)
+        return Ack(event.event_id, event.source, result.version, result.receipt)
+
+    def _snapshot(self, entry: _Entry, receipt: Receipt | None) -> None:
+        """Keep the whole state in the store; a failure only costs a longer restart."""
+        state = snapshot.dump(entry.live, receipt if entry.latest.version == entry.live.version else None)
+        try:
+            self.store.add_snapshot(Snapshot(entry.plan_id, entry.position, entry.live.version, state))
+        except StoreError as error:
+            _LOG.warning("plan %r: snapshot at event %d not stored: %s", entry.plan_id, entry.position, error)
 
     def evaluate(
         self,
@@ -297,8 +334,9 @@ class PlanBook:
         with entry.lock:
             if entry.deleted:
                 raise PlanNotFound(plan_id)
-            base = self.get(plan_id, version)
-            fork = entry.live.fork() if base.version == entry.live.version else self._replayed(entry, base.version)
+            wanted = version or entry.latest.version
+            base = self._versions(entry, wanted, wanted)[0]
+            fork = entry.live.fork() if base.version == entry.live.version else entry.history.rebuild(wanted).live
         receipts = []
         if kanban:
             receipts.append(fork.retune(dict(kanban), "what-if-kanban", budget_ms).receipt)
@@ -310,7 +348,7 @@ class PlanBook:
         problem = compile_problem(fork.scenario)  # every operation counts in the diff, started or not
         plan = fork.timetable(problem)
         moves = change(problem, reference_of(problem, base.plan), plan)
-        after = replace(self._version(plan_id, fork, receipts[-1] if receipts else None), version=base.version)
+        after = replace(version_of(plan_id, fork, receipts[-1] if receipts else None), version=base.version)
         return WhatIf(
             base,
             after,
@@ -327,12 +365,13 @@ class PlanBook:
         ``version`` on (0: the latest only; the next version, not made yet: none). A version
         beyond the next is PlanNotFound. Once the plan is deleted the listener gets None."""
         entry = self._entry(plan_id)
-        with entry.lock:
-            latest = entry.versions[-1].version
-            if version > latest + 1:
-                raise PlanNotFound(plan_id, version)
-            entry.listeners.append(listener)
-            return entry.versions[-1:] if version == 0 else entry.versions[max(1, version) - 1 :]
+        latest = entry.latest.version
+        if version > latest + 1:
+            raise PlanNotFound(plan_id, version)
+        entry.listeners.append(listener)  # first: a version made meanwhile is in both, and sent once
+        if version == latest + 1:
+            return []
+        return self._versions(entry, version or latest, entry.latest.version)
 
     def unwatch(self, plan_id: str, listener: Listener) -> None:
         with self._lock:
@@ -358,59 +397,13 @@ class PlanBook:
         return entry
 
     def _rebuild(self, record: PlanRecord) -> _Entry:
-        """A plan back from its record and log: the logged plans, no solving. _Unreadable
-        names the record that cannot be read."""
-        try:
-            scenario = parse_scenario(json.loads(record.scenario))
-            live = LivePlan.create(scenario)
-        except Exception as error:
-            raise _Unreadable(f"its plan record: {_why(error)}") from None
-        entry = _Entry(record, scenario, live, [self._version(record.plan_id, live, None)])
-        for logged in self.store.log(record.plan_id):
-            try:
-                event = _EVENT.validate_json(logged.event)
-                live.replay(event, _rows(logged.plan) if logged.plan is not None else None)
-                receipt = _receipt(logged.receipt)
-            except Exception as error:
-                raise _Unreadable(f"event log row {logged.position} ({logged.event_id!r}): {_why(error)}") from None
-            entry.acks[(logged.source, logged.event_id)] = Ack(logged.event_id, logged.source, logged.version, receipt)
-            if logged.plan is not None:
-                entry.versions.append(self._version(record.plan_id, live, receipt))
+        """A plan back from its last snapshot and the events after it, without solving; a
+        long log with no snapshot (an older store) gets one now. Unreadable names the
+        record that cannot be read."""
+        history = History(self.store, record, scenario_of(record))
+        rebuilt = history.rebuild()
+        entry = _Entry(history, rebuilt.live, rebuilt.position, rebuilt.recent)
+        kept = self.store.snapshot(record.plan_id)
+        if entry.position - (kept.position if kept else 0) >= SNAPSHOT_EVERY:
+            self._snapshot(entry, entry.latest.receipt)
         return entry
-
-    def _replayed(self, entry: _Entry, version: int) -> LivePlan:
-        """A fresh live plan at an older ``version``, replayed from the log."""
-        live = LivePlan.create(entry.scenario)
-        for logged in self.store.log(entry.record.plan_id):
-            if logged.version > version:
-                break
-            live.replay(_EVENT.validate_json(logged.event), _rows(logged.plan) if logged.plan is not None else None)
-        return live
-
-    @staticmethod
-    def _version(plan_id: str, live: LivePlan, receipt: Receipt | None) -> Version:
-        assert live.kpis is not None
-        return Version(plan_id, live.version, live.now, dict(live.plan), live.kpis, receipt)
-
-
-class _Unreadable(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _why(error: Exception) -> str:
-    """One line on why a stored record could not be read."""
-    text = error.summary() if isinstance(error, InputError) else str(error).splitlines()[0] if str(error) else ""
-    return f"{type(error).__name__}: {text}"[:300]
-
-
-def _rows(text: str) -> dict[str, Position]:
-    return {op: (m, int(s), int(e)) for op, (m, s, e) in json.loads(text).items()}
-
-
-def _receipt(text: str) -> Receipt:
-    data = json.loads(text)
-    data["violations"] = tuple(data["violations"])
-    data["warnings"] = tuple(data.get("warnings", ()))  # records written before receipts had warnings
-    return Receipt(**data)

@@ -101,7 +101,7 @@ class LivePlan:
     def __post_init__(self) -> None:
         self._problem = compile_problem(self.scenario)
         self._check_magnitude(self._problem, "scenario")
-        report = check(self._problem, self.timetable(self._problem))
+        report = self.check()  # in the situation its ledger describes (a restored snapshot has one)
         if not report.valid:
             raise InputError.single("plan", f"the plan to repair is not valid: {report.violations[0].message}")
         self.kpis = report.kpis

@@ -33,9 +33,23 @@ class EventRecord:
     version: int
     """The plan version after this event."""
     plan: str | None
-    """The plan this event made, as JSON rows, or None when it changed nothing."""
+    """The plan this event made (None when it changed nothing): with ``plan_format`` 1, all
+    rows as JSON ``{op: [machine, start, end]}``; with 2, the change against the version
+    before, ``{"set": {op: [machine, start, end]}, "drop": [op]}``."""
     receipt: str
     """The receipt as JSON."""
+    plan_format: int = 2
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A plan's whole state after the event at ``position`` (version ``version``), so that a
+    restart replays only the events after it."""
+
+    plan_id: str
+    position: int
+    version: int
+    state: str
 
 
 class PlanStore(Protocol):
@@ -52,7 +66,16 @@ class PlanStore(Protocol):
         """Durably append to a plan's log (committed when this returns); StoreError on a
         duplicate (plan, source, event_id) or position, or an unknown plan."""
 
-    def log(self, plan_id: str) -> list[EventRecord]:
-        """A plan's log in order."""
+    def log(self, plan_id: str, after: int = 0) -> list[EventRecord]:
+        """A plan's log in order, from the record after position ``after``."""
+
+    def find(self, plan_id: str, source: str, event_id: str) -> EventRecord | None:
+        """The record of an event, for deduplication."""
+
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        """Durably keep a snapshot (replacing one at the same position)."""
+
+    def snapshot(self, plan_id: str, version: int | None = None) -> Snapshot | None:
+        """The latest snapshot of a plan (at or before ``version`` when given)."""
 
     def close(self) -> None: ...

@@ -1,4 +1,9 @@
-"""SQLite store: WAL journal, synchronous=FULL, so a record is on disk before append returns."""
+"""SQLite store: WAL journal, synchronous=FULL, so a record is on disk before append returns.
+
+Schema versions (``PRAGMA user_version``): 1 kept every version's whole plan in its event
+record; 2 adds ``plan_format`` (records written since keep only the change) and snapshots.
+Opening a version-1 store migrates it in place; its old records stay readable as they are.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from scheduler.store.base import EventRecord, PlanRecord, StoreError
+from scheduler.store.base import EventRecord, PlanRecord, Snapshot, StoreError
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+_V1 = """
 CREATE TABLE IF NOT EXISTS plans (
     plan_id TEXT PRIMARY KEY,
     created REAL NOT NULL,
@@ -29,6 +35,19 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (plan_id, source, event_id)
 );
 """
+_MIGRATIONS = {
+    2: """
+ALTER TABLE events ADD COLUMN plan_format INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE snapshots (
+    plan_id TEXT NOT NULL REFERENCES plans(plan_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (plan_id, position)
+);
+""",
+}
+_COLUMNS = "plan_id, position, source, event_id, event, version, plan, receipt, plan_format"
 
 
 def default_data_dir() -> Path:
@@ -84,9 +103,20 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as error:
             raise StoreError(f"cannot write {self.path}: {error}") from None
+
+    def _migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION, one step a transaction."""
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {found}, newer than this release's {SCHEMA_VERSION}")
+        if found == 0:  # a new file, or one written before schema versions were numbered (1)
+            self._db.executescript(_V1)
+            found = 1
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            self._db.executescript(f"BEGIN; {_MIGRATIONS[version]} PRAGMA user_version = {version}; COMMIT;")
 
     def add_plan(self, plan: PlanRecord) -> None:
         self._write("INSERT INTO plans VALUES (?, ?, ?)", (plan.plan_id, plan.created, plan.scenario))
@@ -103,18 +133,38 @@ class SqliteStore:
     def append(self, record: EventRecord) -> None:
         r = record
         self._write(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.plan_id, r.position, r.source, r.event_id, r.event, r.version, r.plan, r.receipt),
+            f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.plan_id, r.position, r.source, r.event_id, r.event, r.version, r.plan, r.receipt, r.plan_format),
         )
 
-    def log(self, plan_id: str) -> list[EventRecord]:
+    def log(self, plan_id: str, after: int = 0) -> list[EventRecord]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT plan_id, position, source, event_id, event, version, plan, receipt FROM events "
-                "WHERE plan_id = ? ORDER BY position",
-                (plan_id,),
+                f"SELECT {_COLUMNS} FROM events WHERE plan_id = ? AND position > ? ORDER BY position",
+                (plan_id, after),
             ).fetchall()
         return [EventRecord(*row) for row in rows]
+
+    def find(self, plan_id: str, source: str, event_id: str) -> EventRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE plan_id = ? AND source = ? AND event_id = ?",
+                (plan_id, source, event_id),
+            ).fetchone()
+        return EventRecord(*row) if row else None
+
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        s = snapshot
+        self._write("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (s.plan_id, s.position, s.version, s.state))
+
+    def snapshot(self, plan_id: str, version: int | None = None) -> Snapshot | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT plan_id, position, version, state FROM snapshots WHERE plan_id = ? AND version <= ? "
+                "ORDER BY position DESC LIMIT 1",
+                (plan_id, version if version is not None else 2**62),
+            ).fetchone()
+        return Snapshot(*row) if row else None
 
     def close(self) -> None:
         with self._lock:

@@ -226,7 +226,7 @@ def test_a_call_waiting_for_its_plan_holds_no_solve_slot(tmp_path):
 
 
 def test_a_batch_stops_at_its_deadline_and_says_what_was_not_applied(tmp_path):
-    events = [_ta21_stop(f"e{k}", f"M{k % 15}") for k in range(40)]
+    events = [_ta21_stop(f"e{k}", f"M{k % 15}") for k in range(2000)]  # far more than 2 s of work
     with running(config(tmp_path)) as server, stub(server) as client:
         client.CreatePlan(pb.CreatePlanRequest(plan_id="p", scenario=with_baseline("ta21", budget_ms=300, workers=1)))
         answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="p", events=events), timeout=2.0)
