@@ -20,7 +20,7 @@ from typing import assert_never
 from pydantic_core import PydanticCustomError
 
 from scheduler.check import CheckReport, Kpis, check
-from scheduler.domain import InputError, Order, RepairPolicy, Scenario, Schedule
+from scheduler.domain import InputError, RepairPolicy, Scenario, Schedule
 from scheduler.domain.events import (
     CycleTimeObserved,
     DowntimeEnded,
@@ -34,6 +34,7 @@ from scheduler.domain.events import (
 )
 from scheduler.domain.state import RepairState
 from scheduler.engine.ledger import Ledger
+from scheduler.engine.orders import cancel, jobs_of, on_machines
 from scheduler.engine.situation import derive
 from scheduler.problem import (
     Position,
@@ -211,10 +212,9 @@ class LivePlan:
             if buffer_id not in known:
                 raise InputError.single(f"kanban_caps[{k}].buffer", f"unknown buffer {buffer_id!r}")
         buffers = [b.model_copy(update={"kanban": kanban.get(b.id, b.kanban)}) for b in self.scenario.plant.buffers]
-        self.scenario = self.scenario.model_copy(
-            update={"plant": self.scenario.plant.model_copy(update={"buffers": buffers})}
+        self._set_scenario(
+            self.scenario.model_copy(update={"plant": self.scenario.plant.model_copy(update={"buffers": buffers})})
         )
-        self._problem = compile_problem(self.scenario)
         problem = self.problem()
         seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
         return self._repair(problem, reference_of(problem, self.plan), event_id, seeds, budget_ms)
@@ -299,7 +299,7 @@ class LivePlan:
         interruption): its job's and its machine's."""
         moved = {op for op, place in situation.fixed.items() if self.plan.get(op) != place or op not in before.fixed}
         machines = {situation.fixed[op][0] for op in moved}
-        return self._jobs_of(moved) | {op for op, (m, _, _) in self.plan.items() if m in machines}
+        return jobs_of(self.scenario, moved) | on_machines(self.plan, machines)
 
     def _check_magnitude(self, problem: ProblemData, field: str) -> None:
         s = self.policy.stability
@@ -346,9 +346,11 @@ class LivePlan:
         """Orders changed by ``event``: (operations it disturbs directly, why nothing needs repair or "")."""
         match event:
             case DowntimeStarted() | DowntimeUpdated() | DowntimeEnded():
-                return self._on_machines({event.machine}), ""
+                return on_machines(self.plan, {event.machine}), ""
             case OperationStarted() | OperationCompleted():
-                return self._jobs_of([event.operation]) | self._on_machines({self.plan[event.operation][0]}), ""
+                return jobs_of(self.scenario, [event.operation]) | on_machines(
+                    self.plan, {self.plan[event.operation][0]}
+                ), ""
             case CycleTimeObserved():
                 return self._takt(event, before)
             case OrderAdded():
@@ -370,47 +372,27 @@ class LivePlan:
             )
         station_of = self.scenario.plant.station_of_machine()
         hit = {m for m, s in station_of.items() if s == event.station} if event.station else {event.machine or ""}
-        return self._on_machines(hit), ""
+        return on_machines(self.plan, hit), ""
 
     def _added(self, event: OrderAdded) -> set[str]:
         """A rush order disturbs the work queued on every machine it may use: right-shift
         appends it after that work, and only moving it can bring the order forward."""
-        self._replace_orders([*self.scenario.orders, event.order])
+        self._set_scenario(self.scenario.model_copy(update={"orders": [*self.scenario.orders, event.order]}))
         p = self._problem
         machines = {p.machine_ids[m] for op in event.order.operations for m, _ in p.op_modes[p.op_index[op.id]]}
-        return {op.id for op in event.order.operations} | self._on_machines(machines)
+        return {op.id for op in event.order.operations} | on_machines(self.plan, machines)
 
     def _cancel(self, order_id: str, before: Situation) -> set[str]:
         """The order's operations not started by now leave the plan; what started stays."""
-        started = set(before.fixed) | set(self.ledger.operations)
-        orders, freed = [], set()
-        for order in self.scenario.orders:
-            if order.id != order_id:
-                orders.append(order)
-                continue
-            kept = [op for op in order.operations if op.id in started]
-            freed |= {self.plan[op.id][0] for op in order.operations if op.id not in started}
-            for op in order.operations:
-                if op.id not in started:
-                    self.plan.pop(op.id, None)
-            if kept:
-                ids = {op.id for op in kept}
-                kept = [op.model_copy(update={"after": [a for a in op.after if a in ids]}) for op in kept]
-                orders.append(order.model_copy(update={"operations": kept}))
-        self._replace_orders(orders)
-        return self._on_machines(freed)
+        scenario, self.plan, freed = cancel(
+            self.scenario, self.plan, order_id, set(before.fixed) | set(self.ledger.operations)
+        )
+        self._set_scenario(scenario)
+        return on_machines(self.plan, freed)
 
-    def _on_machines(self, machines: set[str]) -> set[str]:
-        return {op_id for op_id, (m, _, _) in self.plan.items() if m in machines}
-
-    def _jobs_of(self, ops: set[str] | list[str]) -> set[str]:
-        wanted = set(ops)
-        return {op.id for o in self.scenario.orders if any(op.id in wanted for op in o.operations)
-                for op in o.operations}  # fmt: skip
-
-    def _replace_orders(self, orders: list[Order]) -> None:
-        self.scenario = self.scenario.model_copy(update={"orders": orders})
-        self._problem = compile_problem(self.scenario)
+    def _set_scenario(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._problem = compile_problem(scenario)
 
 
 def refuse_conflicting_duplicate(first: Event, again: Event) -> None:
