@@ -70,3 +70,5 @@ def print_receipts(receipts: list[Receipt]) -> None:
     for r in receipts:
         if r.reason:
             print(f"  {r.event_id}: {r.reason}")
+        for warning in r.warnings:
+            print(f"  {r.event_id}: warning: {warning}")

@@ -128,6 +128,7 @@ class OperationStarted(EventBase):
 class OperationCompleted(EventBase):
     type: Literal["operation_completed"] = "operation_completed"
     operation: Id
+    machine: Id | None = Field(default=None, description="Where it ran; default: where it started, else planned.")
     quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)] | None = Field(default=None, description="Units done.")
 
 

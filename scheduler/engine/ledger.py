@@ -43,6 +43,8 @@ class OperationFact:
     """The exact reported times, when the MES sent timestamps."""
     quantity: int | None = None
     """Units done, when the completion said."""
+    machine_reported: bool = False
+    """False while only a completion that named no machine is known: the machine is the plan's."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class Ledger:
             warnings.append(f"late by {now - event.time} tick(s): {event.type} at {event.time}, now {now}")
         by = (event.source, event.event_id)
         if isinstance(event, OperationStarted):
-            warnings += self._started(event, machine or "", by)
+            warnings += self._started(event, event.machine or machine or "", by)
         elif isinstance(event, OperationCompleted):
             warnings += self._completed(event, machine or "", by, infer_start)
         elif isinstance(event, DowntimeStarted):
@@ -133,14 +135,19 @@ class Ledger:
             raise InputError.single(
                 "event.time", f"start {event.time} is not before {event.operation}'s reported completion at {fact.end}"
             )
-        if fact is not None and fact.machine != machine:
+        if fact is not None and fact.machine != machine and fact.machine_reported:
             raise InputError.single(
                 "event.machine", f"{event.operation} was reported completed on {fact.machine}, not {machine}"
             )
         end = fact.end if fact is not None else None
         self._free(machine, event.time, end, event.operation, "event.time")
         self.operations[event.operation] = replace(
-            fact or OperationFact(machine), start=event.time, started_by=by, start_at=event.at
+            fact or OperationFact(machine),
+            machine=machine,
+            start=event.time,
+            started_by=by,
+            start_at=event.at,
+            machine_reported=True,
         )
         return []
 
@@ -163,11 +170,15 @@ class Ledger:
             raise InputError.single(
                 "event.time", f"a completion at {event.time} leaves {event.operation} no time to run"
             )
+        if fact is not None and event.machine is not None and event.machine != fact.machine:
+            raise InputError.single(
+                "event.machine", f"{event.operation} started on {fact.machine}, not {event.machine}"
+            )
         if fact is not None and fact.start is not None and event.time <= fact.start:
             raise InputError.single(
                 "event.time", f"completion at {event.time} is not after {event.operation}'s start at {fact.start}"
             )
-        fact = fact or OperationFact(machine)
+        fact = fact or OperationFact(machine, machine_reported=event.machine is not None)
         if fact.start is not None:
             self._free(fact.machine, fact.start, event.time, event.operation, "event.time")
         self.operations[event.operation] = replace(

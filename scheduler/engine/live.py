@@ -281,7 +281,7 @@ class LivePlan:
         needs repair or "", warnings)."""
         self._validate(event)
         before = self.situation()[0]
-        machine = event.machine if isinstance(event, OperationStarted) else None
+        machine = event.machine if isinstance(event, OperationStarted | OperationCompleted) else None
         if isinstance(event, OperationStarted | OperationCompleted) and machine is None:
             known = self.ledger.operations.get(event.operation)
             machine = known.machine if known is not None else self.plan[event.operation][0]
@@ -335,7 +335,7 @@ class LivePlan:
             raise InputError.from_custom(error, "event") from None
         if isinstance(event, OperationStarted | OperationCompleted) and event.operation not in self.plan:
             raise InputError.single("event.operation", f"{event.operation!r} is no longer planned (order cancelled)")
-        if isinstance(event, OperationStarted) and event.machine is not None:
+        if isinstance(event, OperationStarted | OperationCompleted) and event.machine is not None:
             p = self._problem
             if p.duration(p.op_index[event.operation], p.machine_index[event.machine]) is None:
                 raise InputError.single("event.machine", f"{event.machine!r} is not eligible for {event.operation!r}")

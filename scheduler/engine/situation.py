@@ -46,6 +46,7 @@ def derive(ledger: Ledger, plan: Mapping[str, Position], now: int, problem: Prob
     fixed = _reported(ledger, problem, blocked, policy, warnings)
     if policy.started == "assumed":
         _assume(plan, now, problem, ledger, blocked, fixed, policy)
+    _implied(plan, problem, blocked, fixed, warnings)
     if policy.frozen_horizon:
         _pin(plan, now, now + policy.frozen_horizon, problem, blocked, fixed)
     station_of = {m: problem.station_ids[problem.machine_station[k]] for k, m in enumerate(problem.machine_ids)}
@@ -188,6 +189,55 @@ def _assume(
         end = running_end(ledger, problem, machine, start, duration, windows.get(machine, []), policy)
         if not _blocked(machine, start, end, {}, fixed):
             fixed[op_id] = (machine, start, end)
+
+
+def _implied(
+    plan: Mapping[str, Position],
+    problem: ProblemData,
+    windows: dict[str, list[Window]],
+    fixed: dict[str, Position],
+    warnings: list[str],
+) -> None:
+    """A frozen operation implies that its job's earlier operations ran before it (their
+    reports may simply come later): where the plan had them, or just before it."""
+    before: dict[int, list[int]] = {}
+    for a, b in problem.precedences:
+        before.setdefault(b, []).append(a)
+    stack = list(fixed)
+    while stack:
+        op_id = stack.pop()
+        succ, start = problem.op_index[op_id], fixed[op_id][1]
+        for pred in before.get(succ, []):
+            pred_id, lag = problem.op_ids[pred], problem.lag(pred, succ)
+            if pred_id in fixed:
+                continue
+            row = plan.get(pred_id)
+            if row is not None and row[2] + lag <= start and not _blocked(row[0], row[1], row[2], windows, fixed):
+                fixed[pred_id] = row
+            else:
+                place = _just_before(problem, pred, start - lag, row[0] if row else None, windows, fixed)
+                if place is None:
+                    continue  # nothing fits: the checker will name the broken routing
+                fixed[pred_id] = place
+            warnings.append(f"{pred_id} taken as done before {op_id} started (not reported)")
+            stack.append(pred_id)
+
+
+def _just_before(
+    problem: ProblemData,
+    op: int,
+    end: int,
+    planned: str | None,
+    windows: dict[str, list[Window]],
+    fixed: Mapping[str, Position],
+) -> Position | None:
+    """``op`` ending at ``end``: on its planned machine, else another eligible one that is free."""
+    machines = sorted(problem.machine_ids[m] for m, _ in problem.op_modes[op])
+    for machine in sorted(machines, key=lambda m: m != planned):
+        begin = max(0, end - _duration(problem, problem.op_ids[op], machine))
+        if begin < end and not _blocked(machine, begin, end, windows, fixed):
+            return (machine, begin, end)
+    return None
 
 
 def _pin(

@@ -184,7 +184,7 @@ def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
     which = message.WhichOneof("time")
     if which is None:
         raise InputError.single(f"{where}.occur_time", "is required (occur_time or occur_tick)")
-    data["time"] = _iso(message.occur_time) if which == "occur_time" else message.occur_tick
+    data["time"] = _iso(message.occur_time, f"{where}.occur_time") if which == "occur_time" else message.occur_tick
     payload = message.WhichOneof("payload")
     if payload is None:
         raise InputError.single(f"{where}.payload", "give one payload (downtime_started, operation_completed, ...)")
@@ -194,7 +194,8 @@ def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
         data["order"] = parse_document(body.order_json, "json", f"{where}.order_added.order_json")
         return data
     for descriptor, value in body.ListFields():
-        data[_domain_name(descriptor.name)] = _iso(value) if isinstance(value, Timestamp) else value
+        at = f"{where}.{payload}.{descriptor.name}"
+        data[_domain_name(descriptor.name)] = _iso(value, at) if isinstance(value, Timestamp) else value
     return data
 
 
@@ -202,8 +203,11 @@ def _domain_name(name: str) -> str:
     return "expected_end" if name in ("expected_end_time", "expected_end_tick") else name
 
 
-def _iso(stamp: Timestamp) -> str:
-    return stamp.ToDatetime(tzinfo=UTC).isoformat()
+def _iso(stamp: Timestamp, field: str) -> str:
+    try:
+        return stamp.ToDatetime(tzinfo=UTC).isoformat()
+    except (ValueError, OverflowError):
+        raise InputError.single(field, f"timestamp of {stamp.seconds} s from 1970 is outside the calendar") from None
 
 
 # ---------------------------------------------------------------------- out
