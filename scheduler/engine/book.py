@@ -29,6 +29,7 @@ from scheduler.domain.events import Event
 from scheduler.engine import snapshot
 from scheduler.engine.history import (
     EVENT,
+    RECENT,
     SNAPSHOT_EVERY,
     History,
     Unreadable,
@@ -177,7 +178,8 @@ class PlanBook:
         live = LivePlan.create(scenario, time_limit_s=limit)
         stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
         record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
-        entry = _Entry(History(self.store, record, stored), live, 0, deque([version_of(plan_id, live, None)]))
+        first = deque([version_of(plan_id, live, None)], maxlen=RECENT)
+        entry = _Entry(History(self.store, record, stored), live, 0, first)
         with self._lock:
             if plan_id in self._plans or plan_id in self._damaged:
                 raise InputError.single("plan_id", f"plan {plan_id!r} already exists")
