@@ -11,6 +11,7 @@ plan: the engine combines both into the situation a repair starts from
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -74,7 +75,8 @@ class Observation:
 class Ledger:
     operations: dict[str, OperationFact] = field(default_factory=dict)
     downtimes: dict[str, DowntimeFact] = field(default_factory=dict)
-    observations: list[Observation] = field(default_factory=list)
+    observations: dict[tuple[str, str], list[Observation]] = field(default_factory=dict)
+    """Per station or machine key, its cycle-time observations in time order."""
     sequences: dict[str, int] = field(default_factory=dict)
     """The highest sequence number seen per source."""
     gaps: int = 0
@@ -83,7 +85,8 @@ class Ledger:
     def copy(self) -> Ledger:
         """An independent copy: facts are immutable, so the containers are enough."""
         return replace(self, operations=dict(self.operations), downtimes=dict(self.downtimes),
-                       observations=list(self.observations), sequences=dict(self.sequences))  # fmt: skip
+                       observations={k: list(v) for k, v in self.observations.items()},
+                       sequences=dict(self.sequences))  # fmt: skip
 
     # ------------------------------------------------------------------ recording
 
@@ -104,8 +107,8 @@ class Ledger:
             self._changed(event, by)
         elif isinstance(event, CycleTimeObserved):
             key = ("station", event.station) if event.station is not None else ("machine", event.machine or "")
-            self.observations.append(Observation(event.time, key, event.ratio, by))
-            self.observations.sort(key=lambda o: o.time)
+            bisect.insort(self.observations.setdefault(key, []), Observation(event.time, key, event.ratio, by),
+                          key=lambda o: o.time)  # fmt: skip
         return warnings
 
     def _sequence(self, event: Event) -> list[str]:
@@ -247,13 +250,19 @@ class Ledger:
 
     def factor_at(self, key: tuple[str, str], time: int, tolerance: float) -> float:
         """The cycle-time factor of ``key`` in force at ``time`` (1 within the tolerance)."""
-        ratio = 1.0
-        for observation in self.observations:
-            if observation.time > time:
-                break
-            if observation.key == key:
-                ratio = observation.ratio
+        seen = self.observations.get(key, [])
+        k = bisect.bisect_right(seen, time, key=lambda o: o.time)
+        ratio = seen[k - 1].ratio if k else 1.0
         return 1.0 if abs(ratio - 1.0) <= tolerance else ratio
+
+    def observed(self, key: tuple[str, str], by: int | None = None) -> bool:
+        """Whether ``key`` has an observation (at or before ``by``)."""
+        seen = self.observations.get(key, [])
+        return bool(seen) and (by is None or seen[0].time <= by)
+
+    def changes_after(self, keys: tuple[tuple[str, str], ...], time: int) -> list[int]:
+        """When the cycle time of any of ``keys`` changes after ``time``."""
+        return sorted({o.time for key in keys for o in self.observations.get(key, []) if o.time > time})
 
     def started(self) -> set[str]:
         return set(self.operations)

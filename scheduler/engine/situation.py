@@ -17,6 +17,7 @@ the plan and the policy, as what is frozen at "now" (``problem.freeze.Situation`
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,12 +55,14 @@ def derive(ledger: Ledger, plan: Mapping[str, Position], now: int, problem: Prob
     factors = {s: f for s in problem.station_ids if (f := ledger.factor_at(("station", s), now, tolerance)) != 1.0}
     machine_factors = {m: ledger.factor_at(("machine", m), now, tolerance) for m in station_of
                        if _observed(ledger, ("machine", m))}  # fmt: skip
-    downtime = tuple((m, a, b) for m, spans in windows.items() for a, b in spans)
+    # Windows over before anything still frozen began are history: facts were checked against them when reported.
+    cutoff = min([now, *(s for _, s, e in fixed.values() if e > now)])
+    downtime = tuple((m, a, b) for m, spans in windows.items() for a, b in spans if b > cutoff)
     return Seen(Situation(now, fixed, downtime, factors, machine_factors), tuple(warnings))
 
 
 def _observed(ledger: Ledger, key: tuple[str, str]) -> bool:
-    return any(o.key == key for o in ledger.observations)
+    return ledger.observed(key)
 
 
 def _windows(ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str]) -> dict[str, list[Window]]:
@@ -145,7 +148,7 @@ def running_end(
     ``machine``: paused by each downtime that starts after it, at the cycle times observed."""
     station = problem.station_ids[problem.machine_station[problem.machine_index[machine]]]
     keys = (("machine", machine), ("station", station))
-    changes = sorted({o.time for o in ledger.observations if o.key in keys and o.time > start})
+    changes = ledger.changes_after(keys, start)
     stops = [(a, b) for a, b in windows if a > start]
     cursor, work = start, float(duration)
     while True:
@@ -166,7 +169,7 @@ def running_end(
 
 def _factor(ledger: Ledger, machine: str, station: str, time: int, policy: RepairPolicy) -> float:
     """A machine's own observed factor overrides its station's."""
-    own = any(o.key == ("machine", machine) and o.time <= time for o in ledger.observations)
+    own = ledger.observed(("machine", machine), time)
     return ledger.factor_at(("machine", machine) if own else ("station", station), time, policy.takt_tolerance)
 
 
@@ -262,7 +265,9 @@ def _blocked(
     machine: str, start: int, end: int, windows: Mapping[str, list[Window]], fixed: Mapping[str, Position]
 ) -> bool:
     """[start, end) on ``machine`` meets a downtime window or a frozen operation."""
-    if any(a < end and start < b for a, b in windows.get(machine, [])):
+    spans = windows.get(machine, [])  # sorted and disjoint: the first that ends after start decides
+    k = bisect.bisect_right(spans, start, key=lambda w: w[1])
+    if k < len(spans) and spans[k][0] < end:
         return True
     return any(m == machine and s < end and start < e for m, s, e in fixed.values())
 

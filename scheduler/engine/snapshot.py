@@ -33,7 +33,7 @@ def dump(live: LivePlan, receipt: Receipt | None) -> str:
         "ledger": {
             "operations": {op: _plain(asdict(f)) for op, f in ledger.operations.items()},
             "downtimes": {d: _plain(asdict(f)) for d, f in ledger.downtimes.items()},
-            "observations": [_plain(asdict(o)) for o in ledger.observations],
+            "observations": [_plain(asdict(o)) for seen in ledger.observations.values() for o in seen],
             "sequences": ledger.sequences,
             "gaps": ledger.gaps,
             "regressions": ledger.regressions,
@@ -51,9 +51,7 @@ def load(scenario: Scenario, text: str) -> LivePlan:
     ledger = Ledger(
         operations={op: _fact(OperationFact, f) for op, f in kept["operations"].items()},
         downtimes={d: _fact(DowntimeFact, f) for d, f in kept["downtimes"].items()},
-        observations=[
-            Observation(o["time"], tuple(o["key"]), o["ratio"], tuple(o["by"])) for o in kept["observations"]
-        ],
+        observations=_observations(kept["observations"]),
         sequences=dict(kept["sequences"]),
         gaps=kept["gaps"],
         regressions=kept["regressions"],
@@ -67,6 +65,14 @@ def receipt_in(text: str) -> dict[str, Any] | None:
     """The receipt a snapshot keeps, as stored."""
     receipt: dict[str, Any] | None = json.loads(text).get("receipt")
     return receipt
+
+
+def _observations(kept: list[dict[str, Any]]) -> dict[tuple[str, str], list[Observation]]:
+    by_key: dict[tuple[str, str], list[Observation]] = {}
+    for o in kept:  # stored in time order per key
+        key = (o["key"][0], o["key"][1])
+        by_key.setdefault(key, []).append(Observation(o["time"], key, o["ratio"], (o["by"][0], o["by"][1])))
+    return by_key
 
 
 def changes(before: Mapping[str, Position], after: Mapping[str, Position]) -> str:
