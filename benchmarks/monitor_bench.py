@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scheduler.lean.monitor import MonitorSettings, Sample, naive, watch  # noqa: E402
+from scheduler.lean.monitor import MonitorSettings, Sample, naive, watch
 
 SLOWDOWNS = (0.10, 0.20, 0.30, 0.50)
 NOISES = (0.05, 0.10, 0.20)
@@ -47,8 +47,8 @@ def delays_and_alarms(
                                                   "naive": {"delay": [], "missed": [], "alarms": []}}  # fmt: skip
     for _ in range(streams):
         samples = stream(rng, cv, slowdown, onset if slowdown else length, length)
-        for name, found in (("cusum", watch({"s": samples}, settings)[0]), ("naive", naive({"s": samples},
-                                                                                          settings.tolerance))):  # fmt: skip
+        methods = (("cusum", watch({"s": samples}, settings)[0]), ("naive", naive({"s": samples}, settings.tolerance)))
+        for name, found in methods:
             before = [d for d in found if d.time <= 10 * onset]
             after = [d for d in found if d.time > 10 * onset and d.factor != 1.0]
             results[name]["alarms"].append(len(before) / (onset if slowdown else length))

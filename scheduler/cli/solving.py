@@ -10,7 +10,7 @@ from typing import Any
 from scheduler.check import check
 from scheduler.cli.output import print_receipts, print_report, writable, write
 from scheduler.domain import InputError, Scenario
-from scheduler.domain.events import Event
+from scheduler.domain.events import CycleTimeObserved, Event
 from scheduler.domain.files import load_events, load_plan, load_scenario
 from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
@@ -59,6 +59,13 @@ def solve(args: argparse.Namespace) -> int:
     return 0 if report and report.valid else 1
 
 
+def detection_of(event: Event) -> dict[str, Any]:
+    """A derived cycle-time event as the run files list detections."""
+    assert isinstance(event, CycleTimeObserved)
+    return {"event_id": event.event_id, "time": event.time, "station": event.station, "factor": event.factor,
+            "samples": len(event.samples)}  # fmt: skip
+
+
 def script(args: argparse.Namespace) -> tuple[Scenario, list[Event]]:
     """The scenario and the events to play: its script, or those of ``--events FILE``."""
     writable(args.out, "--out")
@@ -84,7 +91,7 @@ def repair(args: argparse.Namespace) -> int:
     live = LivePlan.create(scenario, schedule, policy=policy.model_copy(update=update))
     first = compile_problem(scenario)
     before = live.timetable(first)
-    results = []
+    results, detections = [], []
     for k, event in enumerate(events):
         try:
             results.append(live.apply(event))
@@ -92,6 +99,9 @@ def repair(args: argparse.Namespace) -> int:
             raise InputError(
                 [replace(p, field=p.field.replace("event", f"events[{k}]", 1)) for p in error.problems]
             ) from None
+        for derived in live.derived():  # the takt monitor's findings, repaired like a report
+            results.append(live.apply(derived))
+            detections.append(detection_of(derived))
     last = results[-1]
     print(f"{scenario.name}: {len(events)} event(s), budget {live.policy.budget_ms} ms")
     print_receipts([r.receipt for r in results])
@@ -101,6 +111,7 @@ def repair(args: argparse.Namespace) -> int:
         document = {
             "plan": plan_document(last.problem, last.timetable, report, "repaired", scenario.timebase, extra),
             "receipts": [r.receipt.as_dict() for r in results],
+            "detections": detections,
             "state": live.state().model_dump(mode="json"),
         }
         write(args.out, json.dumps(document, indent=1) + "\n", "--out")

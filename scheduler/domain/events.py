@@ -95,6 +95,9 @@ class CycleTimeObserved(EventBase):
     observed: PositiveAmount | None = None
     planned: PositiveAmount | None = None
     factor: Annotated[float, Field(ge=1 / MAX_FACTOR, le=MAX_FACTOR, allow_inf_nan=False)] | None = None
+    samples: Annotated[list[Id], Field(max_length=1000)] = Field(
+        default=[], description="The completions the observation rests on (the takt monitor's evidence)."
+    )
 
     @model_validator(mode="after")
     def _what_and_how_much(self) -> CycleTimeObserved:

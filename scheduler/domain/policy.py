@@ -73,6 +73,9 @@ class RepairPolicy(DomainModel):
     """A completion for an operation never reported started: ``infer`` its start (its
     duration before the completion, after what ran before it; replaced when the start
     arrives) or ``refuse`` the event."""
+    takt_monitor: bool = True
+    """Watch reported completions and report a station's pace when it leaves the tolerance
+    (derived ``cycle_time_observed`` events from source ``monitor``)."""
     frozen_horizon: Annotated[int, Field(ge=0, le=MAX_DURATION)] = 0
     """Operations planned to start within this many ticks of "now" do not move (unless the
     disruption makes their place impossible)."""

@@ -99,6 +99,8 @@ class Report:
     acks: list[Ack]
     latest: Version
     not_applied: int = 0
+    derived: list[Ack] = field(default_factory=list)
+    """Events the engine derived from these (the takt monitor's), in the order taken."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ class PlanBook:
             if expected_version is not None and expected_version != entry.live.version:
                 raise StaleVersion(expected_version, entry.live.version)
             acks: list[Ack] = []
+            derived: list[Ack] = []
             for k, event in enumerate(events):
                 if (first := self._duplicate(entry, event, k, acks)) is not None:
                     acks.append(first)
@@ -264,12 +267,24 @@ class PlanBook:
                 began = time.perf_counter()
                 left_ms = None if deadline is None else (deadline - began) * 1000
                 if (stop is not None and stop.stopped) or (left_ms is not None and left_ms < _MIN_BUDGET_MS):
-                    return Report(acks, entry.latest, len(events) - k)
+                    return Report(acks, entry.latest, len(events) - k, derived)
                 budget = budget_ms or entry.live.policy.budget_ms
                 if left_ms is not None:
                     budget = max(_MIN_BUDGET_MS, min(budget, int(left_ms / (len(events) - k))))
                 acks.append(self._take(entry, event, began, budget, stop, k, acks))
-            return Report(acks, entry.latest)
+                derived += self._derived(entry, budget, stop)
+            return Report(acks, entry.latest, derived=derived)
+
+    def _derived(self, entry: _Entry, budget: int, stop: StopToken | None) -> list[Ack]:
+        """What the engine derives from the facts (the takt monitor), logged and repaired like
+        a reported event. One that cannot be taken is logged and tried again at the next event."""
+        acks: list[Ack] = []
+        for event in entry.live.derived():
+            try:
+                acks.append(self._take(entry, event, time.perf_counter(), budget, stop, 0, []))
+            except EventRejected as refused:
+                _LOG.warning("derived event %r not taken: %s", event.event_id, refused.error.summary())
+        return acks
 
     def _duplicate(self, entry: _Entry, event: Event, k: int, acks: list[Ack]) -> Ack | None:
         """The first acknowledgement of an event sent again (from the store), or None; the

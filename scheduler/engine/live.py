@@ -33,6 +33,7 @@ from scheduler.domain.events import (
     OrderCancelled,
 )
 from scheduler.domain.state import RepairState
+from scheduler.engine import takt
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, on_machines
 from scheduler.engine.situation import derive
@@ -239,6 +240,14 @@ class LivePlan:
         self._adopt(problem, outcome.plan)
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
+
+    def derived(self) -> list[Event]:
+        """Events the engine derives from the facts so far (the takt monitor's), not yet taken."""
+        return list(takt.derived_events(self.ledger, self._problem, self.scenario, self.now, self.policy))
+
+    def watched(self) -> takt.Watched:
+        """The takt monitor's view of the stations."""
+        return takt.watched(self.ledger, self._problem, self.scenario, self.now, self.policy)
 
     # ------------------------------------------------------------------ the state
 

@@ -42,8 +42,8 @@ class Seen:
 def derive(ledger: Ledger, plan: Mapping[str, Position], now: int, problem: ProblemData, policy: RepairPolicy) -> Seen:
     """The situation at ``now``; ``problem`` is the compiled (unfrozen) problem."""
     warnings: list[str] = []
-    windows = _windows(ledger, now, policy, warnings)
-    blocked = _with_planned(windows, problem)  # work pauses in planned maintenance too
+    windows = downtime_windows(ledger, now, policy, warnings)
+    blocked = with_planned(windows, problem)  # work pauses in planned maintenance too
     fixed = _reported(ledger, problem, blocked, policy, warnings)
     if policy.started == "assumed":
         _assume(plan, now, problem, ledger, blocked, fixed, policy)
@@ -65,8 +65,12 @@ def _observed(ledger: Ledger, key: tuple[str, str]) -> bool:
     return ledger.observed(key)
 
 
-def _windows(ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str]) -> dict[str, list[Window]]:
-    """Per machine, the downtime windows the ledger implies at ``now``."""
+def downtime_windows(
+    ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str] | None = None
+) -> dict[str, list[Window]]:
+    """Per machine, the downtime windows the ledger implies at ``now`` (what they rest on
+    goes to ``warnings``)."""
+    warnings = [] if warnings is None else warnings
     windows: dict[str, list[Window]] = {}
     for down_id, down in ledger.downtimes.items():
         end = down.end
@@ -87,7 +91,7 @@ def _windows(ledger: Ledger, now: int, policy: RepairPolicy, warnings: list[str]
     return {m: sorted(spans) for m, spans in windows.items()}
 
 
-def _with_planned(windows: Mapping[str, list[Window]], problem: ProblemData) -> dict[str, list[Window]]:
+def with_planned(windows: Mapping[str, list[Window]], problem: ProblemData) -> dict[str, list[Window]]:
     """Per machine, its downtimes and its planned unavailability, merged."""
     return {m: list(merge_windows([*windows.get(m, []), *problem.unavailability[k]]))
             for k, m in enumerate(problem.machine_ids)}  # fmt: skip

@@ -195,7 +195,8 @@ def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
         return data
     for descriptor, value in body.ListFields():
         at = f"{where}.{payload}.{descriptor.name}"
-        data[_domain_name(descriptor.name)] = _iso(value, at) if isinstance(value, Timestamp) else value
+        kept = list(value) if descriptor.is_repeated else value
+        data[_domain_name(descriptor.name)] = _iso(kept, at) if isinstance(kept, Timestamp) else kept
     return data
 
 
@@ -233,7 +234,9 @@ def event_message(event: Event) -> pb.Event:
             data["expected_end_tick"] = data.pop("expected_end")
         body.SetInParent()
         for name, value in data.items():
-            if value != "" or name != "reason":
+            if isinstance(value, list):
+                getattr(body, name).extend(value)
+            elif value != "" or name != "reason":
                 setattr(body, name, value)
     return message
 

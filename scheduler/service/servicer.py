@@ -217,6 +217,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             acks=[convert.ack_message(a) for a in done.acks],
             plan=self._version(done.latest),
             not_applied=done.not_applied,
+            derived=[convert.ack_message(a) for a in done.derived],
         )
 
     async def WatchPlan(self, request: Any, context: Context) -> AsyncIterator[pb.WatchPlanResponse]:

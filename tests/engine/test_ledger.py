@@ -49,8 +49,8 @@ def start(k: str, op: str, t: int, **extra: object) -> OperationStarted:
     return OperationStarted(event_id=k, time=t, operation=op, **extra)
 
 
-def done(k: str, op: str, t: int) -> OperationCompleted:
-    return OperationCompleted(event_id=k, time=t, operation=op)
+def done(k: str, op: str, t: int, machine: str | None = None) -> OperationCompleted:
+    return OperationCompleted(event_id=k, time=t, operation=op, machine=machine)
 
 
 def down(k: str, machine: str, t: int, **expected: int) -> DowntimeStarted:
@@ -196,8 +196,8 @@ def _executed(until: int) -> list[Event]:
     for op, (machine, s, e) in sorted(_rows(_base()).items(), key=lambda item: item[1][1]):
         if s < until:
             events.append(start(f"s-{op}", op, s, machine=machine))
-        if e <= until:
-            events.append(done(f"c-{op}", op, e))
+        if e <= until:  # the MES says where it ran: a completion that comes first needs that
+            events.append(done(f"c-{op}", op, e, machine))
     return events
 
 

@@ -352,6 +352,7 @@ class ReportEventsResponse(_message.Message):
     ACKS_FIELD_NUMBER: _builtins.int
     PLAN_FIELD_NUMBER: _builtins.int
     NOT_APPLIED_FIELD_NUMBER: _builtins.int
+    DERIVED_FIELD_NUMBER: _builtins.int
     not_applied: _builtins.int
     """Events at the end of the batch that were not applied because the call's deadline came
     (or it was cancelled) before they started; send them again.
@@ -364,16 +365,23 @@ class ReportEventsResponse(_message.Message):
     def plan(self) -> Global___PlanVersion:
         """The plan after the batch."""
 
+    @_builtins.property
+    def derived(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventAck]:
+        """Events the engine derived from these (the takt monitor's cycle_time_observed, source
+        "monitor"), each logged and repaired like a reported one, in the order they were made.
+        """
+
     def __init__(
         self,
         *,
         acks: _abc.Iterable[Global___EventAck] | None = ...,
         plan: Global___PlanVersion | None = ...,
         not_applied: _builtins.int = ...,
+        derived: _abc.Iterable[Global___EventAck] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks", "not_applied", b"not_applied", "plan", b"plan"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks", "derived", b"derived", "not_applied", b"not_applied", "plan", b"plan"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -969,11 +977,16 @@ class CycleTimeObserved(_message.Message):
     OBSERVED_FIELD_NUMBER: _builtins.int
     PLANNED_FIELD_NUMBER: _builtins.int
     FACTOR_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
     station: _builtins.str
     machine: _builtins.str
     observed: _builtins.float
     planned: _builtins.float
     factor: _builtins.float
+    @_builtins.property
+    def samples(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The completions (operation ids) it rests on: the takt monitor's evidence."""
+
     def __init__(
         self,
         *,
@@ -982,10 +995,11 @@ class CycleTimeObserved(_message.Message):
         observed: _builtins.float | None = ...,
         planned: _builtins.float | None = ...,
         factor: _builtins.float | None = ...,
+        samples: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_factor", b"_factor", "_observed", b"_observed", "_planned", b"_planned", "factor", b"factor", "machine", b"machine", "observed", b"observed", "planned", b"planned", "station", b"station", "where", b"where"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_factor", b"_factor", "_observed", b"_observed", "_planned", b"_planned", "factor", b"factor", "machine", b"machine", "observed", b"observed", "planned", b"planned", "station", b"station", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_factor", b"_factor", "_observed", b"_observed", "_planned", b"_planned", "factor", b"factor", "machine", b"machine", "observed", b"observed", "planned", b"planned", "samples", b"samples", "station", b"station", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__factor: _TypeAlias = _typing.Literal["factor"]  # noqa: Y015
     _WhichOneofArgType__factor: _TypeAlias = _typing.Literal["_factor", b"_factor"]  # noqa: Y015
