@@ -113,6 +113,9 @@ def _service_commands(commands: Any) -> None:
     a.add_argument("--from-version", type=non_negative, default=0)
     a = actions.add_parser("delete", help="delete a plan")
     a.add_argument("plan_id")
+    a = actions.add_parser("line-state", help="realised and planned KPIs and the takt monitor's state, as JSON")
+    a.add_argument("plan_id")
+    a.add_argument("--window", type=non_negative, default=0, metavar="TICKS", help="the last TICKS (0: all)")
 
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
     p.add_argument("scenario", type=Path)

@@ -70,6 +70,9 @@ def client(args: argparse.Namespace) -> int:
         elif args.action == "watch":
             for version in server.watch(args.plan_id, args.from_version):
                 print(f"version {version.version}: makespan {version.kpis.makespan}", flush=True)
+        elif args.action == "line-state":
+            state = server.line_state(args.plan_id, args.window)
+            print(json.dumps(MessageToDict(state, preserving_proto_field_name=True), indent=1))
         elif args.action == "delete":
             server.delete_plan(args.plan_id)
             print(f"deleted plan {args.plan_id}")

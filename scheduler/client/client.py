@@ -131,6 +131,14 @@ class SchedulerClient:
             request.budget.FromMilliseconds(budget_ms)
         return self._stub.EvaluateScenario(request, timeout=self._timeout(timeout_s), metadata=self._metadata)
 
+    def line_state(
+        self, plan_id: str, window_ticks: int = 0, timeout_s: float | None = None
+    ) -> pb.GetLineStateResponse:
+        """Realised KPIs over the last ``window_ticks`` (0: since the start), the first and the
+        latest plan's, and the takt monitor's state per station."""
+        request = pb.GetLineStateRequest(plan_id=plan_id, window_ticks=window_ticks)
+        return self._stub.GetLineState(request, timeout=self._timeout(timeout_s), metadata=self._metadata)
+
     def wait_ready(self, timeout_s: float = 10.0) -> None:
         """Block until the channel is connected; ``grpc.FutureTimeoutError`` otherwise."""
         grpc.channel_ready_future(self._channel).result(timeout=timeout_s)

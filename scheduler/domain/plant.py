@@ -14,6 +14,7 @@ from scheduler.domain.bounds import (
     MAX_MACHINES_PER_STATION,
     MAX_STATIONS,
     MAX_WINDOWS,
+    PositiveAmount,
     Text,
 )
 from scheduler.domain.errors import invalid, show
@@ -73,6 +74,9 @@ class Plant(DomainModel):
     buffers: Annotated[list[Buffer], Field(max_length=MAX_STATIONS * MAX_STATIONS)] = []
     unavailability: Annotated[list[Unavailability], Field(max_length=MAX_WINDOWS)] = []
     conwip: Annotated[int, Field(ge=1, le=MAX_CONWIP)] | None = None
+    takt: PositiveAmount | None = Field(
+        default=None, description="Ticks per order the customer demands; derived from due dates when absent."
+    )
     bottleneck: Id | None = Field(default=None, description="The drum station; computed from load when not declared.")
     bottleneck_buffer: Annotated[int, Field(ge=0, le=MAX_DURATION)] = Field(
         default=0,

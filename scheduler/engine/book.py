@@ -38,8 +38,9 @@ from scheduler.engine.history import (
     scenario_of,
     version_of,
 )
+from scheduler.engine.line import LineState, line_state
 from scheduler.engine.live import LivePlan, refuse_conflicting_duplicate
-from scheduler.problem import compile_problem, reference_of
+from scheduler.problem import compile_problem, reference_of, rows_of
 from scheduler.repair import Change, Receipt, change
 from scheduler.solver import StopToken
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError
@@ -374,6 +375,12 @@ class PlanBook:
             after.kpis.makespan - base.kpis.makespan,
             after.kpis.total_weighted_tardiness - base.kpis.total_weighted_tardiness,
         )
+
+    def line_state(self, plan_id: str, window: int | None = None) -> LineState:
+        """Realised and planned KPIs and the takt monitor's state (reads the live plan as it is)."""
+        entry = self._entry(plan_id)
+        baseline = entry.history.scenario.baseline
+        return line_state(entry.live, rows_of(baseline) if baseline else None, window)
 
     # ------------------------------------------------------------------ watchers
 

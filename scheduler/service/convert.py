@@ -32,6 +32,8 @@ from scheduler.rpc.v1 import scheduler_pb2_grpc as pb_grpc
 if TYPE_CHECKING:  # the engine (and the solver under it) is not loaded by clients that only convert events
     from scheduler.check import Kpis
     from scheduler.engine import Ack, Summary, Version, WhatIf
+    from scheduler.engine.line import LineState
+    from scheduler.lean.kpis import LineKpis
     from scheduler.repair import Receipt
 
 _EVENT = TypeAdapter(Event)
@@ -57,6 +59,7 @@ __all__ = [  # with the generated modules, for the servicer, the server and clie
     "events_from",
     "kanban_caps",
     "kpis_message",
+    "line_state_message",
     "pb",
     "pb_grpc",
     "plan_rows",
@@ -338,6 +341,34 @@ def summary_message(summary: Summary) -> pb.PlanSummary:
         message.operations = len(latest.plan)
         message.makespan = latest.kpis.makespan
     message.create_time.FromDatetime(datetime.fromtimestamp(summary.created, UTC))
+    return message
+
+
+def line_state_message(plan_id: str, state: LineState) -> pb.GetLineStateResponse:
+    stations = []
+    for name, s in state.watched.stations.items():
+        message = pb.StationState(station=name, factor=s.factor, completions=s.completions, cusum_up=s.cusum_up,
+                                  cusum_down=s.cusum_down, sigma=s.sigma)  # fmt: skip
+        if s.last_end is not None:
+            message.last_end_tick = s.last_end
+        if name in state.watched.silent:
+            message.silent_since_tick = state.watched.silent[name]
+        stations.append(message)
+    response = pb.GetLineStateResponse(plan_id=plan_id, now_tick=state.now, window_start_tick=state.window[0],
+                                       realised=_kpis(state.realised), planned=_kpis(state.planned),
+                                       stations=stations)  # fmt: skip
+    if state.baseline is not None:
+        response.baseline.CopyFrom(_kpis(state.baseline))
+    return response
+
+
+def _kpis(k: LineKpis) -> pb.LineKpis:
+    message = pb.LineKpis(start_tick=k.start, end_tick=k.end, completed=k.completed, throughput=k.throughput,
+                          wip_mean=k.wip_mean, wip_peak=k.wip_peak)  # fmt: skip
+    for name in ("takt", "takt_adherence", "lead_time_mean", "waiting_mean", "bottleneck_utilisation",
+                 "bottleneck_starvation", "blocking", "schedule_adherence"):  # fmt: skip
+        if (value := getattr(k, name)) is not None:
+            setattr(message, name, value)
     return message
 
 

@@ -248,6 +248,16 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             self.book.unwatch(request.plan_id, listener)
 
     @_mapped
+    async def GetLineState(self, request: pb.GetLineStateRequest, context: Context) -> pb.GetLineStateResponse:
+        if request.window_ticks < 0:
+            raise InputError.single("window_ticks", f"a window is 0 or more ticks, got {request.window_ticks}")
+        window = request.window_ticks or None
+        state = await asyncio.get_running_loop().run_in_executor(
+            self.executor, self.book.line_state, request.plan_id, window
+        )
+        return convert.line_state_message(request.plan_id, state)
+
+    @_mapped
     async def EvaluateScenario(
         self, request: pb.EvaluateScenarioRequest, context: Context
     ) -> pb.EvaluateScenarioResponse:

@@ -9,7 +9,8 @@ import grpc
 import pytest
 
 from scheduler.cli import main
-from scheduler.service.convert import pb
+from scheduler.service.convert import event_message, pb
+from tests.engine.test_takt import _slow_welds
 from tests.service.harness import SMALL, config, document, running, stub
 from tests.service.test_rpcs import violations
 
@@ -71,3 +72,22 @@ def test_repair_prints_the_receipts_warnings(tmp_path, capsys):
     assert main(["repair", str(SMALL), "--events", str(path), "--deterministic"]) == 0
     out = capsys.readouterr().out
     assert "t: warning: downtime 'd' on WELD-1 not reported back: assumed down until 90" in out
+
+
+def test_the_monitor_and_the_line_state_over_grpc(tmp_path):
+    with running(config(tmp_path)) as server, stub(server) as client:
+        client.CreatePlan(pb.CreatePlanRequest(plan_id="p", scenario=document()))
+        answer = client.ReportEvents(
+            pb.ReportEventsRequest(plan_id="p", events=[event_message(e) for e in _slow_welds()])
+        )
+        assert [(a.event_id, a.source) for a in answer.derived] == [("takt-weld-1", "monitor")]
+        assert answer.plan.version == answer.derived[0].version
+        state = client.GetLineState(pb.GetLineStateRequest(plan_id="p"))
+        weld = next(s for s in state.stations if s.station == "weld")
+        assert (weld.factor, weld.completions, weld.last_end_tick) == (2.0, 4, 87)
+        assert state.now_tick == 87 and state.window_start_tick == 0
+        assert state.realised.HasField("bottleneck_utilisation") and state.baseline.end_tick == 87
+        assert state.planned.start_tick == 87
+        with pytest.raises(grpc.RpcError) as refused:
+            client.GetLineState(pb.GetLineStateRequest(plan_id="p", window_ticks=-1))
+        assert violations(refused.value)[0][0] == "window_ticks"

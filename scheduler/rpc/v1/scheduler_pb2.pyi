@@ -557,6 +557,262 @@ class EvaluateScenarioResponse(_message.Message):
 Global___EvaluateScenarioResponse: _TypeAlias = EvaluateScenarioResponse  # noqa: Y015
 
 @_typing.final
+class GetLineStateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    WINDOW_TICKS_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    window_ticks: _builtins.int
+    """The realised window: the last this many ticks (unset or 0: since the start)."""
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        window_ticks: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "window_ticks", b"window_ticks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLineStateRequest: _TypeAlias = GetLineStateRequest  # noqa: Y015
+
+@_typing.final
+class GetLineStateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NOW_TICK_FIELD_NUMBER: _builtins.int
+    WINDOW_START_TICK_FIELD_NUMBER: _builtins.int
+    REALISED_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
+    PLANNED_FIELD_NUMBER: _builtins.int
+    STATIONS_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    now_tick: _builtins.int
+    window_start_tick: _builtins.int
+    @_builtins.property
+    def realised(self) -> Global___LineKpis:
+        """From the facts over [window_start_tick, now_tick)."""
+
+    @_builtins.property
+    def baseline(self) -> Global___LineKpis:
+        """The first plan over the same window."""
+
+    @_builtins.property
+    def planned(self) -> Global___LineKpis:
+        """The latest plan over [now_tick, now_tick + window)."""
+
+    @_builtins.property
+    def stations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StationState]: ...
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        now_tick: _builtins.int = ...,
+        window_start_tick: _builtins.int = ...,
+        realised: Global___LineKpis | None = ...,
+        baseline: Global___LineKpis | None = ...,
+        planned: Global___LineKpis | None = ...,
+        stations: _abc.Iterable[Global___StationState] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "planned", b"planned", "realised", b"realised"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "now_tick", b"now_tick", "plan_id", b"plan_id", "planned", b"planned", "realised", b"realised", "stations", b"stations", "window_start_tick", b"window_start_tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLineStateResponse: _TypeAlias = GetLineStateResponse  # noqa: Y015
+
+@_typing.final
+class LineKpis(_message.Message):
+    """Lean KPIs of a timeline over a window (docs/lean.md has the definitions). Optional
+    fields are unset where a KPI does not apply (no completed order, no drum).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class WipMeanEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class WipPeakEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    START_TICK_FIELD_NUMBER: _builtins.int
+    END_TICK_FIELD_NUMBER: _builtins.int
+    COMPLETED_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_FIELD_NUMBER: _builtins.int
+    TAKT_FIELD_NUMBER: _builtins.int
+    TAKT_ADHERENCE_FIELD_NUMBER: _builtins.int
+    LEAD_TIME_MEAN_FIELD_NUMBER: _builtins.int
+    WIP_MEAN_FIELD_NUMBER: _builtins.int
+    WIP_PEAK_FIELD_NUMBER: _builtins.int
+    WAITING_MEAN_FIELD_NUMBER: _builtins.int
+    BOTTLENECK_UTILISATION_FIELD_NUMBER: _builtins.int
+    BOTTLENECK_STARVATION_FIELD_NUMBER: _builtins.int
+    BLOCKING_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ADHERENCE_FIELD_NUMBER: _builtins.int
+    start_tick: _builtins.int
+    end_tick: _builtins.int
+    completed: _builtins.int
+    throughput: _builtins.float
+    takt: _builtins.float
+    takt_adherence: _builtins.float
+    lead_time_mean: _builtins.float
+    waiting_mean: _builtins.float
+    bottleneck_utilisation: _builtins.float
+    bottleneck_starvation: _builtins.float
+    blocking: _builtins.float
+    schedule_adherence: _builtins.float
+    @_builtins.property
+    def wip_mean(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    @_builtins.property
+    def wip_peak(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        start_tick: _builtins.int = ...,
+        end_tick: _builtins.int = ...,
+        completed: _builtins.int = ...,
+        throughput: _builtins.float = ...,
+        takt: _builtins.float | None = ...,
+        takt_adherence: _builtins.float | None = ...,
+        lead_time_mean: _builtins.float | None = ...,
+        wip_mean: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        wip_peak: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        waiting_mean: _builtins.float | None = ...,
+        bottleneck_utilisation: _builtins.float | None = ...,
+        bottleneck_starvation: _builtins.float | None = ...,
+        blocking: _builtins.float | None = ...,
+        schedule_adherence: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_blocking", b"_blocking", "_bottleneck_starvation", b"_bottleneck_starvation", "_bottleneck_utilisation", b"_bottleneck_utilisation", "_lead_time_mean", b"_lead_time_mean", "_schedule_adherence", b"_schedule_adherence", "_takt", b"_takt", "_takt_adherence", b"_takt_adherence", "_waiting_mean", b"_waiting_mean", "blocking", b"blocking", "bottleneck_starvation", b"bottleneck_starvation", "bottleneck_utilisation", b"bottleneck_utilisation", "lead_time_mean", b"lead_time_mean", "schedule_adherence", b"schedule_adherence", "takt", b"takt", "takt_adherence", b"takt_adherence", "waiting_mean", b"waiting_mean"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_blocking", b"_blocking", "_bottleneck_starvation", b"_bottleneck_starvation", "_bottleneck_utilisation", b"_bottleneck_utilisation", "_lead_time_mean", b"_lead_time_mean", "_schedule_adherence", b"_schedule_adherence", "_takt", b"_takt", "_takt_adherence", b"_takt_adherence", "_waiting_mean", b"_waiting_mean", "blocking", b"blocking", "bottleneck_starvation", b"bottleneck_starvation", "bottleneck_utilisation", b"bottleneck_utilisation", "completed", b"completed", "end_tick", b"end_tick", "lead_time_mean", b"lead_time_mean", "schedule_adherence", b"schedule_adherence", "start_tick", b"start_tick", "takt", b"takt", "takt_adherence", b"takt_adherence", "throughput", b"throughput", "waiting_mean", b"waiting_mean", "wip_mean", b"wip_mean", "wip_peak", b"wip_peak"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__blocking: _TypeAlias = _typing.Literal["blocking"]  # noqa: Y015
+    _WhichOneofArgType__blocking: _TypeAlias = _typing.Literal["_blocking", b"_blocking"]  # noqa: Y015
+    _WhichOneofReturnType__bottleneck_starvation: _TypeAlias = _typing.Literal["bottleneck_starvation"]  # noqa: Y015
+    _WhichOneofArgType__bottleneck_starvation: _TypeAlias = _typing.Literal["_bottleneck_starvation", b"_bottleneck_starvation"]  # noqa: Y015
+    _WhichOneofReturnType__bottleneck_utilisation: _TypeAlias = _typing.Literal["bottleneck_utilisation"]  # noqa: Y015
+    _WhichOneofArgType__bottleneck_utilisation: _TypeAlias = _typing.Literal["_bottleneck_utilisation", b"_bottleneck_utilisation"]  # noqa: Y015
+    _WhichOneofReturnType__lead_time_mean: _TypeAlias = _typing.Literal["lead_time_mean"]  # noqa: Y015
+    _WhichOneofArgType__lead_time_mean: _TypeAlias = _typing.Literal["_lead_time_mean", b"_lead_time_mean"]  # noqa: Y015
+    _WhichOneofReturnType__schedule_adherence: _TypeAlias = _typing.Literal["schedule_adherence"]  # noqa: Y015
+    _WhichOneofArgType__schedule_adherence: _TypeAlias = _typing.Literal["_schedule_adherence", b"_schedule_adherence"]  # noqa: Y015
+    _WhichOneofReturnType__takt: _TypeAlias = _typing.Literal["takt"]  # noqa: Y015
+    _WhichOneofArgType__takt: _TypeAlias = _typing.Literal["_takt", b"_takt"]  # noqa: Y015
+    _WhichOneofReturnType__takt_adherence: _TypeAlias = _typing.Literal["takt_adherence"]  # noqa: Y015
+    _WhichOneofArgType__takt_adherence: _TypeAlias = _typing.Literal["_takt_adherence", b"_takt_adherence"]  # noqa: Y015
+    _WhichOneofReturnType__waiting_mean: _TypeAlias = _typing.Literal["waiting_mean"]  # noqa: Y015
+    _WhichOneofArgType__waiting_mean: _TypeAlias = _typing.Literal["_waiting_mean", b"_waiting_mean"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__blocking) -> _WhichOneofReturnType__blocking | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bottleneck_starvation) -> _WhichOneofReturnType__bottleneck_starvation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bottleneck_utilisation) -> _WhichOneofReturnType__bottleneck_utilisation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lead_time_mean) -> _WhichOneofReturnType__lead_time_mean | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__schedule_adherence) -> _WhichOneofReturnType__schedule_adherence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__takt) -> _WhichOneofReturnType__takt | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__takt_adherence) -> _WhichOneofReturnType__takt_adherence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__waiting_mean) -> _WhichOneofReturnType__waiting_mean | None: ...
+
+Global___LineKpis: _TypeAlias = LineKpis  # noqa: Y015
+
+@_typing.final
+class StationState(_message.Message):
+    """The takt monitor's view of one station."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATION_FIELD_NUMBER: _builtins.int
+    FACTOR_FIELD_NUMBER: _builtins.int
+    COMPLETIONS_FIELD_NUMBER: _builtins.int
+    LAST_END_TICK_FIELD_NUMBER: _builtins.int
+    CUSUM_UP_FIELD_NUMBER: _builtins.int
+    CUSUM_DOWN_FIELD_NUMBER: _builtins.int
+    SIGMA_FIELD_NUMBER: _builtins.int
+    SILENT_SINCE_TICK_FIELD_NUMBER: _builtins.int
+    station: _builtins.str
+    factor: _builtins.float
+    """Its pace in force from the monitor (1: on plan)."""
+    completions: _builtins.int
+    last_end_tick: _builtins.int
+    cusum_up: _builtins.float
+    cusum_down: _builtins.float
+    sigma: _builtins.float
+    silent_since_tick: _builtins.int
+    """Set when the station has reported nothing for much longer than its operations take."""
+    def __init__(
+        self,
+        *,
+        station: _builtins.str = ...,
+        factor: _builtins.float = ...,
+        completions: _builtins.int = ...,
+        last_end_tick: _builtins.int | None = ...,
+        cusum_up: _builtins.float = ...,
+        cusum_down: _builtins.float = ...,
+        sigma: _builtins.float = ...,
+        silent_since_tick: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_last_end_tick", b"_last_end_tick", "_silent_since_tick", b"_silent_since_tick", "last_end_tick", b"last_end_tick", "silent_since_tick", b"silent_since_tick"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_last_end_tick", b"_last_end_tick", "_silent_since_tick", b"_silent_since_tick", "completions", b"completions", "cusum_down", b"cusum_down", "cusum_up", b"cusum_up", "factor", b"factor", "last_end_tick", b"last_end_tick", "sigma", b"sigma", "silent_since_tick", b"silent_since_tick", "station", b"station"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__last_end_tick: _TypeAlias = _typing.Literal["last_end_tick"]  # noqa: Y015
+    _WhichOneofArgType__last_end_tick: _TypeAlias = _typing.Literal["_last_end_tick", b"_last_end_tick"]  # noqa: Y015
+    _WhichOneofReturnType__silent_since_tick: _TypeAlias = _typing.Literal["silent_since_tick"]  # noqa: Y015
+    _WhichOneofArgType__silent_since_tick: _TypeAlias = _typing.Literal["_silent_since_tick", b"_silent_since_tick"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__last_end_tick) -> _WhichOneofReturnType__last_end_tick | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__silent_since_tick) -> _WhichOneofReturnType__silent_since_tick | None: ...
+
+Global___StationState: _TypeAlias = StationState  # noqa: Y015
+
+@_typing.final
 class StabilityDiff(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -70,6 +70,11 @@ class SchedulerServiceStub:
                 request_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioRequest.SerializeToString,
                 response_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioResponse.FromString,
                 _registered_method=True)
+        self.GetLineState = channel.unary_unary(
+                '/scheduler.rpc.v1.SchedulerService/GetLineState',
+                request_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.SerializeToString,
+                response_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
@@ -125,6 +130,14 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLineState(self, request, context):
+        """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
+        and the latest plan, and the takt monitor's state per station.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +175,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.EvaluateScenario,
                     request_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioRequest.FromString,
                     response_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioResponse.SerializeToString,
+            ),
+            'GetLineState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLineState,
+                    request_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.FromString,
+                    response_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +372,33 @@ class SchedulerService:
             '/scheduler.rpc.v1.SchedulerService/EvaluateScenario',
             scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioRequest.SerializeToString,
             scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.EvaluateScenarioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLineState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scheduler.rpc.v1.SchedulerService/GetLineState',
+            scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.SerializeToString,
+            scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,10 @@ class SchedulerServiceStub:
     """Plan versions from a given version on, then each new one as it is made."""
     EvaluateScenario: _grpc.UnaryUnaryMultiCallable[_scheduler_pb2.EvaluateScenarioRequest, _scheduler_pb2.EvaluateScenarioResponse]
     """A what-if fork of a plan version: nothing live changes."""
+    GetLineState: _grpc.UnaryUnaryMultiCallable[_scheduler_pb2.GetLineStateRequest, _scheduler_pb2.GetLineStateResponse]
+    """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
+    and the latest plan, and the takt monitor's state per station.
+    """
 
 @_typing.type_check_only
 class SchedulerServiceAsyncStub(SchedulerServiceStub):
@@ -70,6 +74,10 @@ class SchedulerServiceAsyncStub(SchedulerServiceStub):
     """Plan versions from a given version on, then each new one as it is made."""
     EvaluateScenario: _aio.UnaryUnaryMultiCallable[_scheduler_pb2.EvaluateScenarioRequest, _scheduler_pb2.EvaluateScenarioResponse]  # type: ignore[assignment]
     """A what-if fork of a plan version: nothing live changes."""
+    GetLineState: _aio.UnaryUnaryMultiCallable[_scheduler_pb2.GetLineStateRequest, _scheduler_pb2.GetLineStateResponse]  # type: ignore[assignment]
+    """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
+    and the latest plan, and the takt monitor's state per station.
+    """
 
 class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Plans, events and what-if questions."""
@@ -129,5 +137,15 @@ class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_scheduler_pb2.EvaluateScenarioResponse, _abc.Awaitable[_scheduler_pb2.EvaluateScenarioResponse]]:
         """A what-if fork of a plan version: nothing live changes."""
+
+    @_abc_1.abstractmethod
+    def GetLineState(
+        self,
+        request: _scheduler_pb2.GetLineStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scheduler_pb2.GetLineStateResponse, _abc.Awaitable[_scheduler_pb2.GetLineStateResponse]]:
+        """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
+        and the latest plan, and the takt monitor's state per station.
+        """
 
 def add_SchedulerServiceServicer_to_server(servicer: SchedulerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
