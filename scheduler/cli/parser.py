@@ -22,6 +22,7 @@ HANDLERS = {
     "client": "scheduler.cli.remote:client",
     "mes-sim": "scheduler.cli.mes_sim:mes_sim",
     "bench": "scheduler.cli.bench:bench",
+    "simulate": "scheduler.cli.simulate:simulate",
 }
 """Command -> ``module:function`` taking the parsed arguments, returning the exit code."""
 
@@ -117,6 +118,23 @@ def _service_commands(commands: Any) -> None:
     a.add_argument("plan_id")
     a.add_argument("--window", type=non_negative, default=0, metavar="TICKS", help="the last TICKS (0: all)")
 
+    p = commands.add_parser("simulate", help="run the plan on the shop-floor twin (noise, slowdowns, breakdowns)")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--plan", type=Path, metavar="PLAN.json", help="the plan to run (default: baseline, or solve)")
+    p.add_argument("--seed", type=non_negative, default=0, metavar="N")
+    p.add_argument("--noise", type=fraction, default=0.0, metavar="CV", help="lognormal noise on every time (0.1)")
+    p.add_argument("--slowdown", action="append", default=[], metavar="STATION:FACTOR@TIME",
+                   help="a station slower from a time on (weld:1.3@120); repeatable")  # fmt: skip
+    p.add_argument("--breakdowns", metavar="MTBF:MTTR", help="random breakdowns per machine (400:20 ticks)")
+    p.add_argument("--until", type=positive(int), metavar="TICKS", help="stop at this tick (default: all done)")
+    p.add_argument("--budget-ms", type=positive(int), metavar="N", help="repair budget (deterministic units)")
+    p.add_argument("--no-monitor", action="store_true", help="turn the takt monitor off (for comparison)")
+    _connection_flags(p)
+    p.set_defaults(addr=None)
+    p.add_argument("--out", type=Path, metavar="RUN.json")
+    p.add_argument("--facts-out", type=Path, metavar="EVENTS.yaml", help="the events the twin reported")
+    p.add_argument("--gantt", type=Path, metavar="FILE.html", help="planned against actual")
+
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
     p.add_argument("scenario", type=Path)
     _connection_flags(p)
@@ -155,6 +173,17 @@ def budgets(text: str) -> str:
     """Comma-separated positive milliseconds, as the suite's ``--budgets`` takes them."""
     parse = positive(int)
     return ",".join(str(parse(part)) for part in text.split(",") if part.strip())
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 10] (a coefficient of variation)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {text}")
+    return value
 
 
 def non_negative(text: str) -> int:

@@ -89,6 +89,8 @@ class Ack:
     version: int
     receipt: Receipt
     duplicate: bool = False
+    event: Event | None = None
+    """For an event the engine derived: the event itself."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ class PlanBook:
         acks: list[Ack] = []
         for event in entry.live.derived():
             try:
-                acks.append(self._take(entry, event, time.perf_counter(), budget, stop, 0, []))
+                acks.append(replace(self._take(entry, event, time.perf_counter(), budget, stop, 0, []), event=event))
             except EventRejected as refused:
                 _LOG.warning("derived event %r not taken: %s", event.event_id, refused.error.summary())
         return acks

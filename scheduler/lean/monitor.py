@@ -117,11 +117,18 @@ def _station(station: str, seen: list[Sample], settings: MonitorSettings) -> tup
 
 
 def _robust_sigma(values: Sequence[float], floor: float) -> float:
+    """1.4826 x the median absolute deviation; until there are ``_PRIOR_SAMPLES`` values at
+    least the prior (a few values can agree by chance and make any deviation look large)."""
     if len(values) < 3:
-        return max(floor, 0.1)  # too few to tell: assume ordinary noise
+        return max(floor, _PRIOR_SIGMA)
     centre = statistics.median(values)
-    mad = statistics.median(abs(v - centre) for v in values)
-    return max(floor, 1.4826 * mad)
+    mad = 1.4826 * statistics.median(abs(v - centre) for v in values)
+    return max(floor, mad if len(values) >= _PRIOR_SAMPLES else max(mad, _PRIOR_SIGMA))
+
+
+_PRIOR_SIGMA = 0.1
+"""Assumed noise (log-ratio) until enough completions tell: a CV of about 10%."""
+_PRIOR_SAMPLES = 10
 
 
 def naive(samples: Mapping[str, Sequence[Sample]], tolerance: float) -> list[Detection]:

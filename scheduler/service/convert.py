@@ -324,13 +324,16 @@ def receipt_message(receipt: Receipt) -> pb.Receipt:
 
 
 def ack_message(ack: Ack) -> pb.EventAck:
-    return pb.EventAck(
+    message = pb.EventAck(
         event_id=ack.event_id,
         source=ack.source,
         version=ack.version,
         duplicate=ack.duplicate,
         receipt=receipt_message(ack.receipt),
     )
+    if ack.event is not None:
+        message.event.CopyFrom(event_message(ack.event))
+    return message
 
 
 def summary_message(summary: Summary) -> pb.PlanSummary:

@@ -396,6 +396,7 @@ class EventAck(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     DUPLICATE_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     source: _builtins.str
     version: _builtins.int
@@ -403,6 +404,10 @@ class EventAck(_message.Message):
     duplicate: _builtins.bool
     @_builtins.property
     def receipt(self) -> Global___Receipt: ...
+    @_builtins.property
+    def event(self) -> Global___Event:
+        """For an event the engine derived (ReportEventsResponse.derived): the event itself."""
+
     def __init__(
         self,
         *,
@@ -411,10 +416,11 @@ class EventAck(_message.Message):
         version: _builtins.int = ...,
         duplicate: _builtins.bool = ...,
         receipt: Global___Receipt | None = ...,
+        event: Global___Event | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "event_id", b"event_id", "receipt", b"receipt", "source", b"source", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "event", b"event", "event_id", b"event_id", "receipt", b"receipt", "source", b"source", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
