@@ -44,7 +44,7 @@ def samples(
         planned = dict(op.options(machines[op.station], fact.quantity or quantity)).get(fact.machine)
         worked = fact.end - fact.start - _paused(fact, windows.get(fact.machine, []))
         if planned and worked > 0:
-            out.setdefault(op.station, []).append(Sample(op_id, fact.end, worked / planned))
+            out.setdefault(op.station, []).append(Sample(op_id, fact.end, worked / planned, planned))
     return out
 
 

@@ -31,6 +31,9 @@ class Sample:
     end: int
     ratio: float
     """Actual work time over planned work time."""
+    planned: int = 0
+    """The planned work time in ticks (0: unknown). Times are whole ticks, so a short
+    operation's ratio moves in steps of 1/planned: noise the statistic must allow for."""
 
 
 @dataclass(frozen=True)
@@ -88,15 +91,18 @@ def watch(
 
 def _station(station: str, seen: list[Sample], settings: MonitorSettings) -> tuple[list[Detection], StationState]:
     allowance = math.log1p(settings.tolerance)
+    planned = sorted(s.planned for s in seen if s.planned)
+    # rounding to whole ticks: a uniform error of +-1/2 tick has a standard deviation of 0.29 tick
+    floor = max(settings.sigma_floor, 0.289 / planned[len(planned) // 2]) if planned else settings.sigma_floor
     factor, up, down = 1.0, 0.0, 0.0
     run: list[Sample] = []  # the completions since the statistic last stood at zero
     logs: list[float] = []
     found: list[Detection] = []
-    sigma = settings.sigma_floor
+    sigma = floor
     for sample in seen:
         x = math.log(max(sample.ratio, 1e-9) / factor)
         logs.append(x)
-        sigma = _robust_sigma(logs[-settings.window :], settings.sigma_floor)
+        sigma = _robust_sigma(logs[-settings.window :], floor)
         if up == 0.0 and down == 0.0:
             run = []
         run.append(sample)

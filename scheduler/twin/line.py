@@ -77,7 +77,10 @@ class Twin:
         self.env = simpy.Environment()
         self.rng = random.Random(disturbances.seed)
         self.machines = [m.id for s in scenario.plant.stations for m in s.machines]
-        self.down: set[str] = set()
+        self.down: dict[str, int] = {m: 0 for m in self.machines}
+        """Per machine, how many stops hold it now (a breakdown, planned maintenance)."""
+        self.windows = {m: [(w.start, w.end) for w in scenario.plant.unavailability if w.machine == m]
+                        for m in self.machines}  # fmt: skip
         self.broken = {m: self.env.event() for m in self.machines}
         self.repaired = {m: self.env.event() for m in self.machines}
         self.changed = self.env.event()
@@ -91,6 +94,7 @@ class Twin:
     def simulate(self, until: int | None = None) -> TwinRun:
         for k, machine in enumerate(self.machines):
             self.env.process(self._machine(machine))
+            self.env.process(self._maintenance(machine))
             if self.disturbances.mtbf and self.disturbances.mttr:
                 self.env.process(self._breakdowns(machine, random.Random(self.disturbances.seed * 1009 + k)))
         total = len(self.station)
@@ -114,7 +118,7 @@ class Twin:
 
     def _ready(self, machine: str) -> str | None:
         queue = self.queues.get(machine, [])
-        if not queue or machine in self.down:
+        if not queue or self.down[machine]:
             return None
         op = queue[0]
         if self.run.plan[op][1] > self.env.now or any(p not in self.done for p in self.before[op]):
@@ -140,7 +144,7 @@ class Twin:
         start = int(self.env.now)
         self._report(OperationStarted(event_id=f"s-{op}", time=start, operation=op, machine=machine))
         factor = self.disturbances.noise_factor(self.rng) * self.disturbances.slowdown(self.station[op], start)
-        left = max(1, math.ceil(self.base[(op, machine)] * factor - 1e-9))
+        left = max(1, math.floor(self.base[(op, machine)] * factor + 0.5))  # nearest: no bias for short work
         while left > 0:
             began, stop = self.env.now, self.broken[machine]
             result = yield self.env.timeout(left) | stop
@@ -165,17 +169,36 @@ class Twin:
             yield self.env.timeout(max(1, round(rng.expovariate(1 / self.disturbances.mtbf))))
             count += 1
             stop = f"{machine}-b{count}"
-            self.down.add(machine)
+            self._stop(machine)
             self._report(DowntimeStarted(event_id=f"ds-{stop}", time=int(self.env.now), machine=machine,
                                          downtime_id=stop))  # fmt: skip
-            self.broken[machine].succeed()
-            self.broken[machine] = self.env.event()
             yield self.env.timeout(max(1, round(rng.expovariate(1 / self.disturbances.mttr))))
-            self.down.discard(machine)
             self._report(DowntimeEnded(event_id=f"de-{stop}", time=int(self.env.now), machine=machine,
                                        downtime_id=stop))  # fmt: skip
+            self._back(machine)
+
+    def _maintenance(self, machine: str) -> Process:
+        """Planned unavailability stops the machine too; the plan knows it, so nobody reports it."""
+        for start, end in sorted(self.windows[machine]):
+            if start > self.env.now:
+                yield self.env.timeout(start - self.env.now)
+            self._stop(machine)
+            yield self.env.timeout(max(0, end - self.env.now))
+            self._back(machine)
+
+    def _stop(self, machine: str) -> None:
+        self.down[machine] += 1
+        if self.down[machine] == 1:
+            self.broken[machine].succeed()
+            self.broken[machine] = self.env.event()
+
+    def _back(self, machine: str) -> None:
+        self.down[machine] -= 1
+        if self.down[machine] == 0:
             self.repaired[machine].succeed()
             self.repaired[machine] = self.env.event()
+            self.changed.succeed()
+            self.changed = self.env.event()
 
     # ------------------------------------------------------------------ the engine
 
