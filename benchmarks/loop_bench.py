@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from scheduler.domain.files import load_scenario  # noqa: E402
 from scheduler.engine import LivePlan  # noqa: E402
-from scheduler.twin import Disturbances, InProcess, Slowdown, Twin, TwinRun  # noqa: E402
+from scheduler.twin import Disturbances, Slowdown, Twin, TwinRun  # noqa: E402
+from scheduler.twin.engines import InProcess  # noqa: E402
 
 DEMO = ROOT / "scenarios" / "demo_line.yaml"
 
@@ -42,14 +43,25 @@ def run(seed: int, monitor: bool, noise: float, slowdown: Slowdown, budget_ms: i
     return Twin(scenario, dict(live.plan), InProcess(live), disturbances).simulate()
 
 
-def prediction_error(result: TwinRun, onset: int) -> float:
+def prediction_errors(result: TwinRun, onset: int) -> dict[str, Any]:
+    """Mean |promised - realised|, mean signed (promised - realised: > 0 promised too late),
+    and both per 100 ticks of how far ahead the promise was."""
     realised: dict[str, int] = {}
     for op, (_, _, end) in result.executed.items():
         job = op.rsplit("-", 1)[0]
         realised[job] = max(realised.get(job, 0), end)
-    errors = [abs(promised - realised[job]) for when, promises in result.predictions if when >= onset
-              for job, promised in promises.items() if job in realised and realised[job] > when]  # fmt: skip
-    return statistics.mean(errors) if errors else 0.0
+    errors = [(realised[job] - when, promised - realised[job]) for when, promises in result.predictions
+              if when >= onset for job, promised in promises.items()
+              if job in realised and realised[job] > when]  # fmt: skip
+    ahead: dict[int, list[int]] = {}
+    for lead, error in errors:
+        ahead.setdefault(lead // 100 * 100, []).append(error)
+    return {
+        "error": round(statistics.mean(abs(e) for _, e in errors), 2) if errors else 0.0,
+        "signed": round(statistics.mean(e for _, e in errors), 2) if errors else 0.0,
+        "by_lead": {k: [round(statistics.mean(abs(e) for e in v), 1), round(statistics.mean(v), 1), len(v)]
+                    for k, v in sorted(ahead.items())},
+    }  # fmt: skip
 
 
 def main() -> int:
@@ -68,15 +80,18 @@ def main() -> int:
         for monitor in (True, False):
             began = time.perf_counter()
             result = run(seed, monitor, args.noise, slowdown, args.budget_ms)
-            error = round(prediction_error(result, args.onset), 2)
-            row = {"seed": seed, "monitor": monitor, "error": error,
+            measured = prediction_errors(result, args.onset)
+            error = measured["error"]
+            row = {"seed": seed, "monitor": monitor, **measured,
                    "detections": [(d.time, d.station, d.factor) for d in result.detections],
                    "end": result.end, "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
             rows.append(row)
             errors[monitor].append(error)
             print(json.dumps(row), flush=True)
     on, off = statistics.mean(errors[True]), statistics.mean(errors[False])
-    summary = {"error_on": round(on, 2), "error_off": round(off, 2), "ratio": round(on / off, 3) if off else None}
+    signed = {arm: statistics.mean(r["signed"] for r in rows if r["monitor"] == arm) for arm in (True, False)}
+    summary = {"error_on": round(on, 2), "error_off": round(off, 2), "ratio": round(on / off, 3) if off else None,
+               "signed_on": round(signed[True], 2), "signed_off": round(signed[False], 2)}  # fmt: skip
     print(json.dumps(summary))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "loop.json").write_text(json.dumps({"settings": vars(args) | {"out": str(args.out)}, "rows": rows,

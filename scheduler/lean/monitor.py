@@ -123,13 +123,16 @@ def _station(station: str, seen: list[Sample], settings: MonitorSettings) -> tup
 
 
 def _robust_sigma(values: Sequence[float], floor: float) -> float:
-    """1.4826 x the median absolute deviation; until there are ``_PRIOR_SAMPLES`` values at
-    least the prior (a few values can agree by chance and make any deviation look large)."""
+    """The larger of 1.4826 x the median absolute deviation and 1.2533 x the mean absolute
+    deviation from the median: whole-tick times tie many ratios at exactly 1, which makes
+    the median deviation 0 on a noisy station. Until there are ``_PRIOR_SAMPLES`` values,
+    at least the prior (a few values can agree by chance and make any deviation look large)."""
     if len(values) < 3:
         return max(floor, _PRIOR_SIGMA)
     centre = statistics.median(values)
-    mad = 1.4826 * statistics.median(abs(v - centre) for v in values)
-    return max(floor, mad if len(values) >= _PRIOR_SAMPLES else max(mad, _PRIOR_SIGMA))
+    deviations = [abs(v - centre) for v in values]
+    spread = max(1.4826 * statistics.median(deviations), 1.2533 * statistics.mean(deviations))
+    return max(floor, spread if len(values) >= _PRIOR_SAMPLES else max(spread, _PRIOR_SIGMA))
 
 
 _PRIOR_SIGMA = 0.1
