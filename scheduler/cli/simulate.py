@@ -14,14 +14,16 @@ from scheduler.cli.output import writable, write
 from scheduler.cli.remote import connection, remote
 from scheduler.client import SchedulerClient, scenario_document
 from scheduler.domain import Scenario
-from scheduler.domain.files import load_plan, load_scenario
+from scheduler.domain.files import load_plan, load_rules, load_scenario
 from scheduler.engine import LivePlan
-from scheduler.engine.line import line_of, runs_of
+from scheduler.engine.timeline import line_of, runs_of
 from scheduler.gantt import render_gantt
 from scheduler.lean.kpis import line_kpis
+from scheduler.lean.rules import records as rule_records
 from scheduler.problem import Position, Timetable, compile_problem
 from scheduler.twin import Disturbances, InProcess, Remote, Twin, TwinRun
 from scheduler.twin.disturbances import parse_breakdowns, parse_slowdown
+from scheduler.twin.whatif import TwinCheck
 
 
 @remote
@@ -29,12 +31,15 @@ def simulate(args: argparse.Namespace) -> int:
     for flag in ("out", "facts_out", "gantt"):
         writable(getattr(args, flag), f"--{flag.replace('_', '-')}")
     scenario = _for_the_twin(load_scenario(args.scenario), args)
+    if args.rules:
+        scenario = load_rules(args.rules, scenario)
     stations = {s.id for s in scenario.plant.stations}
     mtbf, mttr = parse_breakdowns(args.breakdowns) if args.breakdowns else (None, None)
     disturbances = Disturbances(noise=args.noise, slowdowns=tuple(parse_slowdown(s, stations) for s in args.slowdown),
                                 mtbf=mtbf, mttr=mttr, seed=args.seed)  # fmt: skip
     schedule = load_plan(args.plan, scenario) if args.plan else None
     live = LivePlan.create(scenario, schedule)
+    live.predict = TwinCheck(seed=args.seed)
     first = dict(live.plan)
     print(f"{scenario.name}: the twin runs {len(first)} operations, seed {args.seed}", file=sys.stderr, flush=True)
     if args.addr:
@@ -50,6 +55,10 @@ def simulate(args: argparse.Namespace) -> int:
           f"{len(run.executed)} of {len(first)} operations done", flush=True)  # fmt: skip
     for d in document["detections"]:
         print(f"  detected at {d['time']}: {d['station']} at {d['factor']:.3f} x planned ({d['samples']} completions)")
+    for f in document["rule_firings"]:
+        print(f"  rule {f['rule']} at {f['time']}: {f['action']} ({f['verdict'] or 'not judged yet'})")
+    for r in document["rule_revisions"]:
+        print(f"  rule {r['rule']} revised at {r['time']}: {r['revision']} ({r['reason']})")
     if args.out:
         write(args.out, json.dumps(document, indent=1) + "\n", "--out")
     if args.facts_out:
@@ -64,12 +73,13 @@ def _for_the_twin(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     """The twin reports every start, and its runs are reproducible: the repair policy says so."""
     update: dict[str, Any] = {"started": "reported", "deterministic": True, "workers": 1,
                               "takt_monitor": not args.no_monitor}  # fmt: skip
+    rules = [] if args.no_rules else scenario.rules
     if args.budget_ms:
         update["budget_ms"] = args.budget_ms
     solver = scenario.policy.solver.model_copy(update={"deterministic": True, "workers": 1})
     policy = scenario.policy.model_copy(update={"repair": scenario.policy.repair.model_copy(update=update),
                                                 "solver": solver})  # fmt: skip
-    return scenario.model_copy(update={"policy": policy, "events": []})
+    return scenario.model_copy(update={"policy": policy, "events": [], "rules": rules})
 
 
 def run_document(scenario: Scenario, first: dict[str, Position], run: TwinRun) -> dict[str, Any]:
@@ -95,6 +105,7 @@ def run_document(scenario: Scenario, first: dict[str, Position], run: TwinRun) -
                 runs_of(run.executed, scenario), line, 0, run.end, {op: s for op, (_, s, _) in first.items()}
             ).as_dict(),
         },
+        **rule_records(scenario.rules, run.rule_events),
         "receipts": run.receipts,
         "plan": {
             "assignments": [

@@ -11,14 +11,16 @@ from scheduler.check import check
 from scheduler.cli.output import print_receipts, print_report, writable, write
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import CycleTimeObserved, Event
-from scheduler.domain.files import load_events, load_plan, load_scenario
+from scheduler.domain.files import load_events, load_plan, load_rules, load_scenario
 from scheduler.engine import LivePlan
 from scheduler.gantt import render_gantt
+from scheduler.lean.rules import records as rule_records
 from scheduler.planfile import plan_document
 from scheduler.problem import compile_problem, timetable_from_schedule
 from scheduler.problem.limits import check_magnitude
 from scheduler.solver import SolverConfig
 from scheduler.solver import solve as run_solver
+from scheduler.twin.whatif import TwinCheck
 
 
 def solve(args: argparse.Namespace) -> int:
@@ -71,6 +73,8 @@ def script(args: argparse.Namespace) -> tuple[Scenario, list[Event]]:
     writable(args.out, "--out")
     writable(args.gantt, "--gantt")
     scenario = load_scenario(args.scenario)
+    if getattr(args, "rules", None):
+        scenario = load_rules(args.rules, scenario)
     events = load_events(args.events, scenario) if args.events else scenario.events
     if not events:
         raise InputError.single("events", "no events to play (the scenario has none; give --events FILE)")
@@ -89,6 +93,7 @@ def repair(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"solver": solver})})
     schedule = load_plan(args.plan, scenario) if args.plan else None
     live = LivePlan.create(scenario, schedule, policy=policy.model_copy(update=update))
+    live.predict = TwinCheck()
     first = compile_problem(scenario)
     before = live.timetable(first)
     results, detections = [], []
@@ -99,9 +104,10 @@ def repair(args: argparse.Namespace) -> int:
             raise InputError(
                 [replace(p, field=p.field.replace("event", f"events[{k}]", 1)) for p in error.problems]
             ) from None
-        for derived in live.derived():  # the takt monitor's findings, repaired like a report
+        for derived in live.derived():  # the monitor's and the rules' findings, taken like a report
             results.append(live.apply(derived))
-            detections.append(detection_of(derived))
+            if isinstance(derived, CycleTimeObserved):
+                detections.append(detection_of(derived))
     last = results[-1]
     print(f"{scenario.name}: {len(events)} event(s), budget {live.policy.budget_ms} ms")
     print_receipts([r.receipt for r in results])
@@ -112,6 +118,7 @@ def repair(args: argparse.Namespace) -> int:
             "plan": plan_document(last.problem, last.timetable, report, "repaired", scenario.timebase, extra),
             "receipts": [r.receipt.as_dict() for r in results],
             "detections": detections,
+            **rule_records(live.scenario.rules, live.rule_log),
             "state": live.state().model_dump(mode="json"),
         }
         write(args.out, json.dumps(document, indent=1) + "\n", "--out")

@@ -15,3 +15,10 @@ class DomainModel(BaseModel):
     """Frozen pydantic model that rejects unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+BufferId = Annotated[
+    str,
+    StringConstraints(max_length=260, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*->[A-Za-z0-9][A-Za-z0-9_.:/\-]*$"),
+]
+"""A buffer: ``UPSTREAM->DOWNSTREAM`` (station ids)."""

@@ -13,10 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from scheduler.domain.base import DomainModel, Id
+from scheduler.domain.base import BufferId, DomainModel, Id
 from scheduler.domain.bounds import (
+    MAX_DURATION,
     MAX_EVENTS,
     MAX_FACTOR,
+    MAX_KANBAN,
     MAX_QUANTITY,
     MAX_SEQUENCE,
     Duration,
@@ -142,6 +144,60 @@ class OrderAdded(EventBase):
     order: Order
 
 
+class ParameterChanged(EventBase):
+    """A pull parameter changes from ``time`` on: a buffer's kanban cap, the CONWIP cap,
+    the drum's time buffer (``value``), or the repair preset (``preset``). A rule's firing
+    (source ``rules``) or a planner's audited change; everything not started is re-planned."""
+
+    type: Literal["parameter_changed"] = "parameter_changed"
+    parameter: Literal["kanban", "conwip", "drum_buffer", "preset"]
+    buffer: BufferId | None = None
+    value: Annotated[int, Field(ge=0, le=MAX_DURATION)] | None = None
+    preset: Literal["efficiency", "stability"] | None = None
+    rule: Id | None = Field(default=None, description="The rule that fired, if one did.")
+    reason: Text = ""
+    kpi_before: float | None = Field(default=None, description="The rule's KPI over its window when it fired.")
+    previous_value: Annotated[int, Field(ge=0, le=MAX_DURATION)] | None = None
+    previous_preset: Literal["efficiency", "stability", "custom"] | None = None
+    """What the parameter was before (what a revert restores)."""
+
+    @model_validator(mode="after")
+    def _what(self) -> ParameterChanged:
+        if self.parameter == "preset":
+            if self.preset is None or self.value is not None:
+                raise invalid("preset", "a preset change names the preset and no value")
+        elif self.value is None or self.preset is not None:
+            raise invalid("value", f"a {self.parameter} change gives a value and no preset")
+        if (self.parameter == "kanban") != (self.buffer is not None):
+            raise invalid("buffer", "a kanban change names its buffer, and only a kanban change does")
+        if self.parameter in ("kanban", "conwip") and self.value is not None and not 1 <= self.value <= MAX_KANBAN:
+            raise invalid("value", f"a {self.parameter} cap lies in [1, {MAX_KANBAN}], not {self.value}")
+        return self
+
+
+class RuleJudged(EventBase):
+    """A rule's firing judged ``within`` ticks after it (or a firing the twin vetoed)."""
+
+    type: Literal["rule_judged"] = "rule_judged"
+    rule: Id
+    firing: Id = Field(description="The event id of the firing judged (of the veto: the firing it stopped).")
+    verdict: Literal["effective", "ineffective", "harmful", "vetoed"]
+    kpi_before: float | None = None
+    kpi_after: float | None = None
+
+
+class RuleRevised(EventBase):
+    """A rule's revision: its step halved, suspended, or resumed (by a planner)."""
+
+    type: Literal["rule_revised"] = "rule_revised"
+    rule: Id
+    revision: Literal["halve_step", "suspend", "resume"]
+    step: Annotated[int, Field(ge=-MAX_KANBAN, le=MAX_KANBAN)] | None = Field(
+        default=None, description="The rule's step from now on (after halve_step)."
+    )
+    reason: Text = ""
+
+
 class OrderCancelled(EventBase):
     """Operations of the order not yet started are dropped; what has started stays."""
 
@@ -157,7 +213,10 @@ Event = Annotated[
     | OperationStarted
     | OperationCompleted
     | OrderAdded
-    | OrderCancelled,
+    | OrderCancelled
+    | ParameterChanged
+    | RuleJudged
+    | RuleRevised,
     Field(discriminator="type"),
 ]
 
@@ -170,6 +229,9 @@ EVENT_TYPES = (
     "operation_completed",
     "order_added",
     "order_cancelled",
+    "parameter_changed",
+    "rule_judged",
+    "rule_revised",
 )
 UNION_TAGS.update(EVENT_TYPES)
 

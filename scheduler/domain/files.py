@@ -49,6 +49,15 @@ def parse_scenario(data: Any) -> Scenario:
         raise InputError(field_problems(error)) from None
 
 
+def load_rules(path: Path, scenario: Scenario) -> Scenario:
+    """``scenario`` with the rules of a rules file (``{rules: [...]}``) in place of its own,
+    validated with the scenario's schema (errors name ``rules[i]...``)."""
+    data = read_data(path)
+    if not isinstance(data, dict) or set(data) != {"rules"}:
+        raise InputError.single(str(path), "a rules file is a mapping with one key, rules")
+    return parse_scenario({**scenario.model_dump(mode="json", exclude_none=True), "rules": data["rules"]})
+
+
 def load_events(path: Path, scenario: Scenario) -> list[Event]:
     """An event file: ``{events: [...]}`` or a bare list, validated against ``scenario``."""
     data = read_data(path)

@@ -19,10 +19,14 @@ from scheduler.domain.events import (
     OperationStarted,
     OrderAdded,
     OrderCancelled,
+    ParameterChanged,
+    RuleJudged,
+    RuleRevised,
 )
 from scheduler.domain.orders import Order
 from scheduler.domain.plant import Plant
 from scheduler.domain.policy import Policy
+from scheduler.domain.rules import MAX_RULES, Rule, check_rules
 from scheduler.domain.schedule import Schedule
 from scheduler.domain.timebase import TimeBase, TimeUnit, parse_utc, use_timebase
 
@@ -40,6 +44,9 @@ class Scenario(DomainModel):
     policy: Policy = Policy()
     events: Annotated[list[Event], Field(max_length=MAX_EVENTS)] = Field(
         default=[], description="The event script for `lean-scheduler repair`."
+    )
+    rules: Annotated[list[Rule], Field(max_length=MAX_RULES)] = Field(
+        default=[], description="Lean decision rules the engine evaluates on the line's KPIs."
     )
     metadata: dict[str, JsonValue] = {}
 
@@ -65,6 +72,7 @@ class Scenario(DomainModel):
             raise invalid("orders", f"{len(seen_ops)} operations, over the limit of {MAX_OPERATIONS}")
         if self.baseline is not None:
             self.check_schedule(self.baseline, "baseline.assignments")
+        check_rules(self.rules, self.plant)
         self.check_events(self.events, "events")
         return self
 
@@ -114,10 +122,23 @@ class Scenario(DomainModel):
             raise invalid(f"{where}.operation", f"unknown operation {show(event.operation)}")
         if isinstance(event, OrderCancelled) and event.order_id not in orders:
             raise invalid(f"{where}.order_id", f"unknown order {show(event.order_id)}")
+        if isinstance(event, ParameterChanged | RuleJudged | RuleRevised):
+            self._check_rule_event(event, where)
         if isinstance(event, OrderAdded):
             self._check_order(event.order, f"{where}.order", orders, ops)
             if len(ops) > MAX_OPERATIONS:
                 raise invalid(f"{where}.order", f"the plan would hold {len(ops)} operations, over {MAX_OPERATIONS}")
+
+    def _check_rule_event(self, event: ParameterChanged | RuleJudged | RuleRevised, where: str) -> None:
+        rules = {r.id for r in self.rules}
+        if event.rule is not None and event.rule not in rules:
+            raise invalid(f"{where}.rule", f"unknown rule {show(event.rule)}")
+        if not isinstance(event, ParameterChanged):
+            return
+        if event.buffer is not None and event.buffer not in {b.id for b in self.plant.buffers}:
+            raise invalid(f"{where}.buffer", f"unknown buffer {show(event.buffer)}")
+        if event.parameter == "conwip" and self.plant.conwip is None:
+            raise invalid(f"{where}.parameter", "the plant has no CONWIP cap to change")
 
     def check_schedule(self, schedule: Schedule, path: str = "assignments") -> None:
         """Raise if ``schedule`` does not assign every operation once to an eligible machine.

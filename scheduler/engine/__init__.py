@@ -13,7 +13,8 @@ from scheduler.engine.book import (
     WhatIf,
 )
 from scheduler.engine.history import Version
-from scheduler.engine.live import LivePlan, RepairResult, repair_config
+from scheduler.engine.live import LivePlan
+from scheduler.engine.result import RepairResult, repair_config
 
 __all__ = [
     "Ack",

@@ -39,7 +39,8 @@ from scheduler.engine.history import (
     version_of,
 )
 from scheduler.engine.line import LineState, line_state
-from scheduler.engine.live import LivePlan, refuse_conflicting_duplicate
+from scheduler.engine.live import LivePlan
+from scheduler.engine.result import refuse_conflicting_duplicate
 from scheduler.problem import compile_problem, reference_of, rows_of
 from scheduler.repair import Change, Receipt, change
 from scheduler.solver import StopToken

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
@@ -31,11 +32,16 @@ from scheduler.domain.events import (
     OperationStarted,
     OrderAdded,
     OrderCancelled,
+    ParameterChanged,
+    RuleJudged,
+    RuleRevised,
 )
+from scheduler.domain.rules import Expectation
 from scheduler.domain.state import RepairState
-from scheduler.engine import takt
+from scheduler.engine import parameters, rules, takt
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, on_machines
+from scheduler.engine.result import RepairResult, refuse_conflicting_duplicate, repair_config, within_range
 from scheduler.engine.situation import derive
 from scheduler.problem import (
     Position,
@@ -48,44 +54,14 @@ from scheduler.problem import (
 )
 from scheduler.problem.freeze import Situation, freeze
 from scheduler.problem.limits import check_magnitude
-from scheduler.repair import Receipt, RepairConfig, change, repair
+from scheduler.repair import change, repair
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, StopToken, solve
 
 Reference = list[tuple[int, int] | None]
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    version: int
-    schedule: Schedule
-    receipt: Receipt
-    problem: ProblemData
-    """The problem the plan was checked against (frozen at the event's time)."""
-    timetable: Timetable
-
-
-def _within_range(plan: Timetable, scenario: Scenario, field: str) -> None:
-    """A plan must end inside the time range a scenario can write (a slowed station can push it out)."""
-    latest, most = max(plan.end, default=0), scenario.timebase.max_tick
-    if latest > most:
-        raise InputError.single(field, f"the plan would end at tick {latest}, beyond the plan's range (tick {most})")
-
-
-def repair_config(policy: RepairPolicy, seed: int = 0) -> RepairConfig:
-    s = policy.stability
-    return RepairConfig(
-        budget_ms=policy.budget_ms,
-        margin_ms=policy.margin_ms,
-        moved=s.moved_operations,
-        shift=s.total_abs_shift,
-        reassigned=s.machine_reassignments,
-        efficiency_scale=s.efficiency_scale,
-        neighbourhood=policy.neighbourhood,
-        workers=policy.workers,
-        seed=seed,
-        deterministic=policy.deterministic,
-    )
+Foresight = Callable[["LivePlan", ParameterChanged, int, Expectation], tuple[float, float] | None]
+"""(the live plan, a rule's firing, horizon, what it expects) -> the expected KPI without and
+with the firing (``twin.whatif.TwinCheck``), or None when it cannot say."""
 
 
 @dataclass
@@ -99,6 +75,10 @@ class LivePlan:
     ledger: Ledger = field(default_factory=Ledger)
     answered: dict[tuple[str, str], tuple[Event, RepairResult]] = field(default_factory=dict)
     kpis: Kpis | None = None
+    rule_log: list[Event] = field(default_factory=list)
+    """Parameter changes and the rules' records, in the order taken."""
+    predict: Foresight | None = None
+    """What ``verify: twin`` rules ask before they fire (None: they do not fire)."""
 
     def __post_init__(self) -> None:
         self._problem = compile_problem(self.scenario)
@@ -128,7 +108,7 @@ class LivePlan:
             result = solve(problem, config)
             if result.timetable is None:
                 raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
-            _within_range(result.timetable, scenario, "scenario")
+            within_range(result.timetable, scenario, "scenario")
             schedule = schedule_from_timetable(problem, result.timetable)
         return cls(scenario, rows_of(schedule), policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
 
@@ -208,14 +188,7 @@ class LivePlan:
     def retune(self, kanban: dict[str, int], event_id: str, budget_ms: int | None = None) -> RepairResult:
         """Change kanban caps (buffer id ``UP->DOWN`` -> cap) and repair everything not yet
         started at the current "now" (a what-if on a fork)."""
-        known = {b.id: b for b in self.scenario.plant.buffers}
-        for k, buffer_id in enumerate(kanban):
-            if buffer_id not in known:
-                raise InputError.single(f"kanban_caps[{k}].buffer", f"unknown buffer {buffer_id!r}")
-        buffers = [b.model_copy(update={"kanban": kanban.get(b.id, b.kanban)}) for b in self.scenario.plant.buffers]
-        self._set_scenario(
-            self.scenario.model_copy(update={"plant": self.scenario.plant.model_copy(update={"buffers": buffers})})
-        )
+        self._set_scenario(parameters.with_kanban(self.scenario, kanban))
         problem = self.problem()
         seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
         return self._repair(problem, reference_of(problem, self.plan), event_id, seeds, budget_ms)
@@ -236,14 +209,19 @@ class LivePlan:
             config = replace(config, budget_ms=budget_ms)
         assert self.kpis is not None
         outcome = repair(problem, reference, self.kpis, config, event_id, seeds, began, stop)
-        _within_range(outcome.plan, self.scenario, "event")
+        within_range(outcome.plan, self.scenario, "event")
         self._adopt(problem, outcome.plan)
         return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
                             problem, outcome.plan)  # fmt: skip
 
     def derived(self) -> list[Event]:
-        """Events the engine derives from the facts so far (the takt monitor's), not yet taken."""
-        return list(takt.derived_events(self.ledger, self._problem, self.scenario, self.now, self.policy))
+        """Events the engine derives from the facts so far, not yet taken: the takt
+        monitor's, then the rules' (judgements, revisions, firings)."""
+        found: list[Event] = list(takt.derived_events(self.ledger, self._problem, self.scenario, self.now, self.policy))
+        fixed, foresight = self.situation()[0].fixed, self.predict
+        predict = None if foresight is None else lambda f, h, e: foresight(self, f, h, e)
+        return found + list(rules.derived_events(self.scenario, self.policy, self.rule_log, self._problem, fixed,
+                                                 self.now, predict))  # fmt: skip
 
     def watched(self) -> takt.Watched:
         """The takt monitor's view of the stations."""
@@ -282,6 +260,7 @@ class LivePlan:
         """An independent copy (a what-if): nothing done to it reaches this plan."""
         twin = copy.copy(self)
         twin.plan, twin.ledger, twin.answered = dict(self.plan), self.ledger.copy(), {}
+        twin.rule_log = list(self.rule_log)
         return twin
 
     def _advance(self, event: Event) -> tuple[ProblemData, Reference, set[str], str, list[str]]:
@@ -366,6 +345,8 @@ class LivePlan:
                 return self._added(event), ""
             case OrderCancelled():
                 return self._cancel(event.order_id, before), ""
+            case ParameterChanged() | RuleJudged() | RuleRevised():
+                return self._ruled(event, before)
             case _:
                 assert_never(event)
 
@@ -382,6 +363,16 @@ class LivePlan:
         station_of = self.scenario.plant.station_of_machine()
         hit = {m for m, s in station_of.items() if s == event.station} if event.station else {event.machine or ""}
         return on_machines(self.plan, hit), ""
+
+    def _ruled(self, event: ParameterChanged | RuleJudged | RuleRevised, before: Situation) -> tuple[set[str], str]:
+        """A parameter change re-plans everything not started under the new value; a rule's
+        verdict or revision is only recorded."""
+        self.rule_log.append(event)
+        if not isinstance(event, ParameterChanged):
+            return set(), f"a rule's record ({event.type}): nothing to repair"
+        scenario, self.policy = parameters.changed(self.scenario, self.policy, event)
+        self._set_scenario(scenario)
+        return {op for op in self.plan if op not in before.fixed}, ""
 
     def _added(self, event: OrderAdded) -> set[str]:
         """A rush order disturbs the work queued on every machine it may use: right-shift
@@ -402,14 +393,3 @@ class LivePlan:
     def _set_scenario(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self._problem = compile_problem(scenario)
-
-
-def refuse_conflicting_duplicate(first: Event, again: Event) -> None:
-    """A resent event id must say the same as the first time."""
-    field_name = first.differs_from(again)
-    if field_name is not None:
-        raise InputError.single(
-            f"event.{field_name}",
-            f"event {again.event_id!r} from {again.source!r} was already taken with another {field_name} "
-            f"({getattr(first, field_name)!r}, now {getattr(again, field_name)!r})",
-        )

@@ -11,22 +11,28 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from scheduler.domain import Order, Scenario
+from scheduler.domain import Order, Plant, RepairPolicy, Scenario
+from scheduler.domain.events import Event
 from scheduler.engine.ledger import DowntimeFact, Ledger, Observation, OperationFact
 from scheduler.engine.live import LivePlan
 from scheduler.problem import Position
 from scheduler.repair import Receipt
 
 _ORDERS = TypeAdapter(list[Order])
+_EVENTS = TypeAdapter(list[Event])
 
 
 def dump(live: LivePlan, receipt: Receipt | None) -> str:
     """Everything a restart needs beyond the scenario: orders (rush orders added, cancelled
-    ones trimmed), plan, now, version, ledger, and the receipt of the version."""
+    ones trimmed), the plant and repair policy as parameter changes left them, the rules'
+    log, plan, now, version, ledger, and the receipt of the version."""
     ledger = live.ledger
     state = {
         "receipt": receipt.as_dict() if receipt is not None else None,
         "orders": _ORDERS.dump_python(live.scenario.orders, mode="json", exclude_defaults=True),
+        "plant": live.scenario.plant.model_dump(mode="json"),
+        "policy": live.policy.model_dump(mode="json"),
+        "rule_log": _EVENTS.dump_python(live.rule_log, mode="json"),
         "plan": live.plan,
         "now": live.now,
         "version": live.version,
@@ -45,7 +51,11 @@ def dump(live: LivePlan, receipt: Receipt | None) -> str:
 def load(scenario: Scenario, text: str) -> LivePlan:
     """The live plan a snapshot holds; ``scenario`` is the plan's stored scenario."""
     state = json.loads(text)
-    with_orders = scenario.model_copy(update={"orders": _ORDERS.validate_python(state["orders"])})
+    update: dict[str, Any] = {"orders": _ORDERS.validate_python(state["orders"])}
+    if "plant" in state:  # snapshots before the rules kept neither
+        update["plant"] = Plant.model_validate(state["plant"])
+    policy = RepairPolicy.model_validate(state["policy"]) if "policy" in state else scenario.policy.repair
+    with_orders = scenario.model_copy(update=update)
     plan = {op: (m, int(s), int(e)) for op, (m, s, e) in state["plan"].items()}
     kept = state["ledger"]
     ledger = Ledger(
@@ -56,8 +66,9 @@ def load(scenario: Scenario, text: str) -> LivePlan:
         gaps=kept["gaps"],
         regressions=kept["regressions"],
     )
-    live = LivePlan(with_orders, plan, scenario.policy.repair, seed=scenario.policy.solver.seed, now=state["now"],
-                    version=state["version"], ledger=ledger)  # fmt: skip
+    live = LivePlan(with_orders, plan, policy, seed=scenario.policy.solver.seed, now=state["now"],
+                    version=state["version"], ledger=ledger,
+                    rule_log=_EVENTS.validate_python(state.get("rule_log", [])))  # fmt: skip
     return live
 
 

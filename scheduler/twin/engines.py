@@ -23,8 +23,12 @@ class Reported:
 
     plan: Mapping[str, Position]
     receipts: list[dict[str, Any]] = field(default_factory=list)
-    detections: list[CycleTimeObserved] = field(default_factory=list)
-    """The takt monitor's derived events."""
+    derived: list[Event] = field(default_factory=list)
+    """The events the engine derived (the takt monitor's and the rules')."""
+
+    @property
+    def detections(self) -> list[CycleTimeObserved]:
+        return [e for e in self.derived if isinstance(e, CycleTimeObserved)]
 
 
 class Engine(Protocol):
@@ -32,7 +36,7 @@ class Engine(Protocol):
 
 
 class InProcess:
-    """A live plan in this process; the monitor's derived events are taken like a server does."""
+    """A live plan in this process; derived events are taken like a server does."""
 
     def __init__(self, live: LivePlan) -> None:
         self.live = live
@@ -41,8 +45,7 @@ class InProcess:
         answer = Reported(self.live.plan, [self.live.apply(event).receipt.as_dict()])
         for derived in self.live.derived():
             answer.receipts.append(self.live.apply(derived).receipt.as_dict())
-            assert isinstance(derived, CycleTimeObserved)
-            answer.detections.append(derived)
+            answer.derived.append(derived)
         answer.plan = self.live.plan
         return answer
 
@@ -58,8 +61,7 @@ class Remote:
         acks = [*answer.acks, *answer.derived]
         receipts = [_receipt(a.receipt) for a in acks]
         derived = events_from([a.event for a in answer.derived], self.scenario)
-        detections = [d for d in derived if isinstance(d, CycleTimeObserved)]
-        return Reported(plan_rows(answer.plan), receipts, detections)
+        return Reported(plan_rows(answer.plan), receipts, list(derived))
 
 
 def _receipt(receipt: Any) -> dict[str, Any]:

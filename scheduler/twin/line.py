@@ -29,6 +29,7 @@ from scheduler.domain.events import (
     Event,
     OperationCompleted,
     OperationStarted,
+    ParameterChanged,
 )
 from scheduler.problem import Position, compile_problem
 from scheduler.twin.disturbances import Disturbances
@@ -44,6 +45,8 @@ class TwinRun:
     events: list[Event] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     detections: list[CycleTimeObserved] = field(default_factory=list)
+    rule_events: list[Event] = field(default_factory=list)
+    """The rules' firings, judgements and revisions the engine derived."""
     executed: dict[str, Position] = field(default_factory=dict)
     """Operation -> (machine, start, end) as it ran (completed ones)."""
     plan: Mapping[str, Position] = field(default_factory=dict)
@@ -53,9 +56,19 @@ class TwinRun:
     end: int = 0
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where a run takes over a live line: at ``now``, with what is done (operation ->
+    (machine, start, end)) and what is running (operation -> (machine, start, planned end))."""
+
+    now: int
+    done: Mapping[str, Position]
+    running: Mapping[str, Position]
+
+
 class Twin:
     def __init__(self, scenario: Scenario, plan: Mapping[str, Position], engine: Engine,
-                 disturbances: Disturbances, progress: Any = None) -> None:  # fmt: skip
+                 disturbances: Disturbances, progress: Any = None, start: Start | None = None) -> None:  # fmt: skip
         self.scenario, self.engine, self.disturbances, self.progress = scenario, engine, disturbances, progress
         problem = compile_problem(scenario)
         self.base = {(problem.op_ids[i], problem.machine_ids[m]): d for i, modes in enumerate(problem.op_modes)
@@ -74,20 +87,40 @@ class Twin:
         self.feeds, self.cap = feeds, {b.id: b.kanban for b in scenario.plant.buffers}
         self.held = {b: 0 for b in self.cap}
         self.conwip, self.in_process = scenario.plant.conwip, 0
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=start.now if start else 0)
         self.rng = random.Random(disturbances.seed)
         self.machines = [m.id for s in scenario.plant.stations for m in s.machines]
         self.down: dict[str, int] = {m: 0 for m in self.machines}
         """Per machine, how many stops hold it now (a breakdown, planned maintenance)."""
-        self.windows = {m: [(w.start, w.end) for w in scenario.plant.unavailability if w.machine == m]
-                        for m in self.machines}  # fmt: skip
+        self.windows = {m: [(w.start, w.end) for w in scenario.plant.unavailability
+                            if w.machine == m and w.end > self.env.now] for m in self.machines}  # fmt: skip
         self.broken = {m: self.env.event() for m in self.machines}
         self.repaired = {m: self.env.event() for m in self.machines}
         self.changed = self.env.event()
         self.started: set[str] = set()
         self.done: set[str] = set()
         self.run = TwinRun(plan=dict(plan))
+        self.running: dict[str, Position] = {}
+        """Per machine, the operation it runs at the start: (operation, start, planned end)."""
+        if start is not None:
+            self._take_over(start)
         self.queues = self._queues(plan)
+
+    def _take_over(self, start: Start) -> None:
+        """Begin from a live state: what is done stays done, what runs finishes as planned,
+        and the cards in use are held (CONWIP by the jobs begun and not finished)."""
+        self.done, self.run.executed = set(start.done), dict(start.done)
+        self.started = set(start.done) | set(start.running)
+        for op, (machine, began, end) in start.running.items():
+            self.running[machine] = (op, began, max(end, int(self.env.now) + 1))
+        for op in self.started:
+            for b in self.feeds[op]:
+                self.held[b] += not any(self._feeds(op, nxt, b) and nxt in self.started for nxt in self._after(op))
+        begun = [ops for ops in self.job_ops.values() if any(o in self.started for o in ops)]
+        self.in_process = sum(1 for ops in begun if not all(o in self.done for o in ops))
+
+    def _after(self, op: str) -> list[str]:
+        return [nxt for nxt, before in self.before.items() if op in before]
 
     # ------------------------------------------------------------------ running
 
@@ -105,6 +138,10 @@ class Twin:
         return self.run
 
     def _machine(self, machine: str) -> Process:
+        if machine in self.running:
+            running, began, end = self.running[machine]
+            yield self.env.timeout(end - self.env.now)
+            self._finish(machine, running, began)
         while True:
             op = self._ready(machine)
             if op is None:
@@ -151,6 +188,9 @@ class Twin:
             left -= int(self.env.now - began)
             if stop in result and left > 0:
                 yield self.repaired[machine]
+        self._finish(machine, op, start)
+
+    def _finish(self, machine: str, op: str, start: int) -> None:
         self.done.add(op)
         if all(o in self.done for o in self.job_ops[self.job[op]]):
             self.in_process -= 1
@@ -207,6 +247,7 @@ class Twin:
         self.run.events.append(event)
         self.run.receipts += answer.receipts
         self.run.detections += answer.detections
+        self._follow([e for e in answer.derived if not isinstance(e, CycleTimeObserved)])
         self.run.plan = dict(answer.plan)
         self.queues = self._queues(self.run.plan)
         self.run.predictions.append((int(self.env.now), self._promised()))
@@ -214,6 +255,15 @@ class Twin:
             self.progress(len(self.done), len(self.station), int(self.env.now))
         self.changed.succeed()
         self.changed = self.env.event()
+
+    def _follow(self, ruled: list[Event]) -> None:
+        """The line takes the caps the engine changed (a rule's firing) from now on."""
+        self.run.rule_events += ruled
+        for e in ruled:
+            if isinstance(e, ParameterChanged) and e.parameter == "kanban" and e.buffer in self.cap:
+                self.cap[e.buffer] = e.value or self.cap[e.buffer]
+            elif isinstance(e, ParameterChanged) and e.parameter == "conwip":
+                self.conwip = e.value
 
     def _queues(self, plan: Mapping[str, Position]) -> dict[str, list[str]]:
         """Per machine, the operations not started yet, in the plan's order."""

@@ -1,0 +1,55 @@
+"""Pull parameters as they stand, and a ``parameter_changed`` applied to them: the kanban cap
+of a buffer, the CONWIP cap, the drum's time buffer (plant), the repair preset (policy)."""
+
+from __future__ import annotations
+
+from scheduler.domain import REPAIR_PRESETS, InputError, RepairPolicy, Scenario
+from scheduler.domain.events import ParameterChanged
+from scheduler.domain.rules import Action
+
+
+def current(scenario: Scenario, policy: RepairPolicy, action: Action) -> int | str | None:
+    """What ``action`` would change, as it is now (a preset: its name, or ``custom``)."""
+    plant = scenario.plant
+    if action.set == "kanban":
+        return next((b.kanban for b in plant.buffers if b.id == action.buffer), None)
+    if action.set == "conwip":
+        return plant.conwip
+    if action.set == "drum_buffer":
+        return plant.bottleneck_buffer
+    return preset_of(policy)
+
+
+def preset_of(policy: RepairPolicy) -> str:
+    for name, preset in REPAIR_PRESETS.items():
+        if (preset.stability, preset.neighbourhood) == (policy.stability, policy.neighbourhood):
+            return name
+    return "custom"
+
+
+def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -> tuple[Scenario, RepairPolicy]:
+    """The scenario and repair policy after ``event``."""
+    plant = scenario.plant
+    if event.parameter == "preset":
+        assert event.preset is not None
+        preset = REPAIR_PRESETS[event.preset]
+        return scenario, policy.model_copy(update={"stability": preset.stability,
+                                                   "neighbourhood": preset.neighbourhood})  # fmt: skip
+    if event.parameter == "kanban":
+        buffers = [b.model_copy(update={"kanban": event.value}) if b.id == event.buffer else b for b in plant.buffers]
+        plant = plant.model_copy(update={"buffers": buffers})
+    elif event.parameter == "conwip":
+        plant = plant.model_copy(update={"conwip": event.value})
+    else:
+        plant = plant.model_copy(update={"bottleneck_buffer": event.value})
+    return scenario.model_copy(update={"plant": plant}), policy
+
+
+def with_kanban(scenario: Scenario, kanban: dict[str, int]) -> Scenario:
+    """``scenario`` with new kanban caps (buffer id ``UP->DOWN`` -> cap); unknown buffers are named."""
+    known = {b.id for b in scenario.plant.buffers}
+    for k, buffer_id in enumerate(kanban):
+        if buffer_id not in known:
+            raise InputError.single(f"kanban_caps[{k}].buffer", f"unknown buffer {buffer_id!r}")
+    buffers = [b.model_copy(update={"kanban": kanban.get(b.id, b.kanban)}) for b in scenario.plant.buffers]
+    return scenario.model_copy(update={"plant": scenario.plant.model_copy(update={"buffers": buffers})})

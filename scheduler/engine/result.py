@@ -1,0 +1,55 @@
+"""What the engine answers to an event, the repair settings a policy makes, and the rule
+for an event id sent again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.domain import InputError, RepairPolicy, Scenario, Schedule
+from scheduler.domain.events import Event
+from scheduler.problem import ProblemData, Timetable
+from scheduler.repair import Receipt, RepairConfig
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    version: int
+    schedule: Schedule
+    receipt: Receipt
+    problem: ProblemData
+    """The problem the plan was checked against (frozen at the event's time)."""
+    timetable: Timetable
+
+
+def within_range(plan: Timetable, scenario: Scenario, field: str) -> None:
+    """A plan must end inside the time range a scenario can write (a slowed station can push it out)."""
+    latest, most = max(plan.end, default=0), scenario.timebase.max_tick
+    if latest > most:
+        raise InputError.single(field, f"the plan would end at tick {latest}, beyond the plan's range (tick {most})")
+
+
+def repair_config(policy: RepairPolicy, seed: int = 0) -> RepairConfig:
+    s = policy.stability
+    return RepairConfig(
+        budget_ms=policy.budget_ms,
+        margin_ms=policy.margin_ms,
+        moved=s.moved_operations,
+        shift=s.total_abs_shift,
+        reassigned=s.machine_reassignments,
+        efficiency_scale=s.efficiency_scale,
+        neighbourhood=policy.neighbourhood,
+        workers=policy.workers,
+        seed=seed,
+        deterministic=policy.deterministic,
+    )
+
+
+def refuse_conflicting_duplicate(first: Event, again: Event) -> None:
+    """A resent event id must say the same as the first time."""
+    field_name = first.differs_from(again)
+    if field_name is not None:
+        raise InputError.single(
+            f"event.{field_name}",
+            f"event {again.event_id!r} from {again.source!r} was already taken with another {field_name} "
+            f"({getattr(first, field_name)!r}, now {getattr(again, field_name)!r})",
+        )
