@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import MessageToDict
 
+from scheduler.cli.rules import ACTIONS, rule_action
 from scheduler.client import Connection, ScenarioDocument, SchedulerClient, scenario_document
 from scheduler.domain import InputError
 from scheduler.domain.files import load_events, load_scenario
@@ -76,6 +77,8 @@ def client(args: argparse.Namespace) -> int:
         elif args.action == "delete":
             server.delete_plan(args.plan_id)
             print(f"deleted plan {args.plan_id}")
+        elif args.action in ACTIONS:
+            return rule_action(server, args)
     return 0
 
 

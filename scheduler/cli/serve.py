@@ -11,6 +11,7 @@ from scheduler.service.config import load_config
 from scheduler.service.server import Server
 from scheduler.service.server import serve as run_server
 from scheduler.store import default_data_dir
+from scheduler.twin.whatif import TwinCheck
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -27,5 +28,5 @@ def serve(args: argparse.Namespace) -> int:
         if args.port_file:
             write(args.port_file, f"{server.port}\n", "--port-file")
 
-    asyncio.run(run_server(config, ready))
+    asyncio.run(run_server(config, ready, TwinCheck()))
     return 0

@@ -39,7 +39,7 @@ from scheduler.engine.history import (
     version_of,
 )
 from scheduler.engine.line import LineState, line_state
-from scheduler.engine.live import LivePlan
+from scheduler.engine.live import Foresight, LivePlan
 from scheduler.engine.result import refuse_conflicting_duplicate
 from scheduler.problem import compile_problem, reference_of, rows_of
 from scheduler.repair import Change, Receipt, change
@@ -153,8 +153,9 @@ class _Entry:
 
 
 class PlanBook:
-    def __init__(self, store: PlanStore) -> None:
-        self.store = store
+    def __init__(self, store: PlanStore, predict: Foresight | None = None) -> None:
+        """``predict``: what ``verify: twin`` rules ask before they fire (None: they do not)."""
+        self.store, self.predict = store, predict
         self._plans: dict[str, _Entry] = {}
         self._damaged: dict[str, tuple[PlanRecord, str]] = {}
         self._lock = threading.Lock()
@@ -182,6 +183,7 @@ class PlanBook:
             if limit <= 0:
                 raise Late("the call's deadline passed before the plan could be solved")
         live = LivePlan.create(scenario, time_limit_s=limit)
+        live.predict = self.predict
         stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
         record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
         first = deque([version_of(plan_id, live, None)], maxlen=RECENT)
@@ -429,6 +431,7 @@ class PlanBook:
         record that cannot be read."""
         history = History(self.store, record, scenario_of(record))
         rebuilt = history.rebuild()
+        rebuilt.live.predict = self.predict
         entry = _Entry(history, rebuilt.live, rebuilt.position, rebuilt.recent)
         kept = self.store.snapshot(record.plan_id)
         if entry.position - (kept.position if kept else 0) >= SNAPSHOT_EVERY:

@@ -1,15 +1,19 @@
 """The line as it runs: realised KPIs from the ledger's facts, planned KPIs of plan versions
-(one set of definitions, ``lean.kpis``), and the takt monitor's view of each station."""
+(one set of definitions, ``lean.kpis``), the takt monitor's view of each station, and the
+lean rules' state."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from scheduler.domain.events import Event, ParameterChanged, RuleRevised
 from scheduler.engine.live import LivePlan
 from scheduler.engine.takt import Watched
 from scheduler.engine.timeline import line_of, realised, runs_of
 from scheduler.lean.kpis import LineKpis, line_kpis
+from scheduler.lean.rules import RuleState, records, states
 from scheduler.problem import Position
 
 
@@ -24,6 +28,15 @@ class LineState:
     planned: LineKpis
     """The latest plan over [now, now + window): what it expects next."""
     watched: Watched
+    rules: list[RuleState]
+    firings: list[dict[str, Any]]
+    """The rules' firings, each with its verdict once judged (``lean.rules.records``)."""
+    revisions: list[Event]
+    """The rules' revisions and reverts, as taken."""
+
+
+def _reverts(event: Event) -> bool:
+    return isinstance(event, ParameterChanged) and event.event_id.startswith("revert-")
 
 
 def line_state(live: LivePlan, baseline: Mapping[str, Position] | None, window: int | None = None) -> LineState:
@@ -41,4 +54,7 @@ def line_state(live: LivePlan, baseline: Mapping[str, Position] | None, window: 
         baseline=line_kpis(runs_of(baseline, live.scenario), line, start, live.now) if baseline else None,
         planned=line_kpis(runs_of(live.plan, live.scenario), line, live.now, ahead),
         watched=live.watched(),
+        rules=list(states(live.scenario.rules, live.rule_log).values()),
+        firings=records(live.scenario.rules, live.rule_log)["rule_firings"],
+        revisions=[e for e in live.rule_log if isinstance(e, RuleRevised) or _reverts(e)],
     )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the engine (and the solver under it) is not loaded by clien
     from scheduler.engine import Ack, Summary, Version, WhatIf
     from scheduler.engine.line import LineState
     from scheduler.lean.kpis import LineKpis
+    from scheduler.lean.rules import RuleState
     from scheduler.repair import Receipt
 
 _EVENT = TypeAdapter(Event)
@@ -359,10 +360,30 @@ def line_state_message(plan_id: str, state: LineState) -> pb.GetLineStateRespons
         stations.append(message)
     response = pb.GetLineStateResponse(plan_id=plan_id, now_tick=state.now, window_start_tick=state.window[0],
                                        realised=_kpis(state.realised), planned=_kpis(state.planned),
-                                       stations=stations)  # fmt: skip
+                                       stations=stations, revisions=[event_message(e) for e in state.revisions],
+                                       rules=[_rule(r) for r in state.rules],
+                                       firings=[_firing(f) for f in state.firings])  # fmt: skip
     if state.baseline is not None:
         response.baseline.CopyFrom(_kpis(state.baseline))
     return response
+
+
+def _rule(state: RuleState) -> pb.RuleState:
+    message = pb.RuleState(rule=state.rule, step=state.step, suspended=state.suspended, firings=state.attempts,
+                           misses=state.misses, pending=state.pending.event_id if state.pending else "",
+                           verdicts=state.verdicts)  # fmt: skip
+    if state.last is not None:
+        message.last_tick = state.last
+    return message
+
+
+def _firing(firing: Mapping[str, Any]) -> pb.RuleFiring:
+    message = pb.RuleFiring(tick=firing["time"], rule=firing["rule"], event_id=firing["event_id"],
+                            action=firing["action"], verdict=firing["verdict"] or "")  # fmt: skip
+    for name in ("kpi_before", "kpi_after"):
+        if firing[name] is not None:
+            setattr(message, name, firing[name])
+    return message
 
 
 def _kpis(k: LineKpis) -> pb.LineKpis:

@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from scheduler.domain import InputError
 from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
+from scheduler.engine.live import Foresight
 from scheduler.service.auth import TokenInterceptor, read_token
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
@@ -46,7 +47,7 @@ class Server:
         self.book.store.close()
 
 
-async def start_server(config: ServerConfig) -> Server:
+async def start_server(config: ServerConfig, predict: Foresight | None = None) -> Server:
     """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
     settings, and on a store that cannot be read or written (naming the file and why)."""
     data_dir = config.data_dir or default_data_dir()
@@ -55,7 +56,7 @@ async def start_server(config: ServerConfig) -> Server:
     except StoreError as error:
         raise InputError.single("data_dir", str(error)) from None
     _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
-    book = await asyncio.to_thread(PlanBook, store)
+    book = await asyncio.to_thread(PlanBook, store, predict)
     interceptors = []
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
@@ -111,9 +112,12 @@ def _read(path: Path, field: str) -> str:
         raise InputError.single(field, f"cannot read {path}: {error.strerror}") from None
 
 
-async def serve(config: ServerConfig, ready: Callable[[Server], None] | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start_server(config)
+async def serve(
+    config: ServerConfig, ready: Callable[[Server], None] | None = None, predict: Foresight | None = None
+) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully. ``predict`` answers the
+    ``verify: twin`` rules (``twin.whatif.TwinCheck``; None: those rules do not fire)."""
+    running = await start_server(config, predict)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

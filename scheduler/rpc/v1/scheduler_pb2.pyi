@@ -596,6 +596,9 @@ class GetLineStateResponse(_message.Message):
     BASELINE_FIELD_NUMBER: _builtins.int
     PLANNED_FIELD_NUMBER: _builtins.int
     STATIONS_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    FIRINGS_FIELD_NUMBER: _builtins.int
+    REVISIONS_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
     now_tick: _builtins.int
     window_start_tick: _builtins.int
@@ -613,6 +616,16 @@ class GetLineStateResponse(_message.Message):
 
     @_builtins.property
     def stations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StationState]: ...
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleState]:
+        """The lean rules, their firings and their revisions (as rule_revised events; reverts as
+        parameter_changed), docs/lean.md.
+        """
+
+    @_builtins.property
+    def firings(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleFiring]: ...
+    @_builtins.property
+    def revisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]: ...
     def __init__(
         self,
         *,
@@ -623,10 +636,13 @@ class GetLineStateResponse(_message.Message):
         baseline: Global___LineKpis | None = ...,
         planned: Global___LineKpis | None = ...,
         stations: _abc.Iterable[Global___StationState] | None = ...,
+        rules: _abc.Iterable[Global___RuleState] | None = ...,
+        firings: _abc.Iterable[Global___RuleFiring] | None = ...,
+        revisions: _abc.Iterable[Global___Event] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "planned", b"planned", "realised", b"realised"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "now_tick", b"now_tick", "plan_id", b"plan_id", "planned", b"planned", "realised", b"realised", "stations", b"stations", "window_start_tick", b"window_start_tick"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "firings", b"firings", "now_tick", b"now_tick", "plan_id", b"plan_id", "planned", b"planned", "realised", b"realised", "revisions", b"revisions", "rules", b"rules", "stations", b"stations", "window_start_tick", b"window_start_tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1080,6 +1096,9 @@ class Event(_message.Message):
     OPERATION_COMPLETED_FIELD_NUMBER: _builtins.int
     ORDER_ADDED_FIELD_NUMBER: _builtins.int
     ORDER_CANCELLED_FIELD_NUMBER: _builtins.int
+    PARAMETER_CHANGED_FIELD_NUMBER: _builtins.int
+    RULE_JUDGED_FIELD_NUMBER: _builtins.int
+    RULE_REVISED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     source: _builtins.str
     """Default "mes". (source, event_id) identifies the event."""
@@ -1103,6 +1122,12 @@ class Event(_message.Message):
     def order_added(self) -> Global___OrderAdded: ...
     @_builtins.property
     def order_cancelled(self) -> Global___OrderCancelled: ...
+    @_builtins.property
+    def parameter_changed(self) -> Global___ParameterChanged: ...
+    @_builtins.property
+    def rule_judged(self) -> Global___RuleJudged: ...
+    @_builtins.property
+    def rule_revised(self) -> Global___RuleRevised: ...
     def __init__(
         self,
         *,
@@ -1119,14 +1144,17 @@ class Event(_message.Message):
         operation_completed: Global___OperationCompleted | None = ...,
         order_added: Global___OrderAdded | None = ...,
         order_cancelled: Global___OrderCancelled | None = ...,
+        parameter_changed: Global___ParameterChanged | None = ...,
+        rule_judged: Global___RuleJudged | None = ...,
+        rule_revised: Global___RuleRevised | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "payload", b"payload", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "payload", b"payload", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__sequence: _TypeAlias = _typing.Literal["sequence"]  # noqa: Y015
     _WhichOneofArgType__sequence: _TypeAlias = _typing.Literal["_sequence", b"_sequence"]  # noqa: Y015
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled", "parameter_changed", "rule_judged", "rule_revised"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     _WhichOneofReturnType_time: _TypeAlias = _typing.Literal["occur_time", "occur_tick"]  # noqa: Y015
     _WhichOneofArgType_time: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
@@ -1372,3 +1400,233 @@ class OrderCancelled(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OrderCancelled: _TypeAlias = OrderCancelled  # noqa: Y015
+
+@_typing.final
+class ParameterChanged(_message.Message):
+    """A pull parameter changes from the event's time on: a planner's audited change, or a lean
+    rule's firing (source "rules"). Everything not started is re-planned under it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARAMETER_FIELD_NUMBER: _builtins.int
+    BUFFER_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    PRESET_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    KPI_BEFORE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_PRESET_FIELD_NUMBER: _builtins.int
+    parameter: _builtins.str
+    """"kanban", "conwip", "drum_buffer" or "preset"."""
+    buffer: _builtins.str
+    """The buffer (UP->DOWN) of a kanban change."""
+    value: _builtins.int
+    """The new cap or time buffer (kanban, conwip, drum_buffer)."""
+    preset: _builtins.str
+    """The repair preset ("efficiency" or "stability")."""
+    rule: _builtins.str
+    """The rule that fired, if one did."""
+    reason: _builtins.str
+    kpi_before: _builtins.float
+    previous_value: _builtins.int
+    previous_preset: _builtins.str
+    def __init__(
+        self,
+        *,
+        parameter: _builtins.str = ...,
+        buffer: _builtins.str = ...,
+        value: _builtins.int | None = ...,
+        preset: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        kpi_before: _builtins.float | None = ...,
+        previous_value: _builtins.int | None = ...,
+        previous_preset: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "kpi_before", b"kpi_before", "previous_value", b"previous_value", "value", b"value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "buffer", b"buffer", "kpi_before", b"kpi_before", "parameter", b"parameter", "preset", b"preset", "previous_preset", b"previous_preset", "previous_value", b"previous_value", "reason", b"reason", "rule", b"rule", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__kpi_before: _TypeAlias = _typing.Literal["kpi_before"]  # noqa: Y015
+    _WhichOneofArgType__kpi_before: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before"]  # noqa: Y015
+    _WhichOneofReturnType__previous_value: _TypeAlias = _typing.Literal["previous_value"]  # noqa: Y015
+    _WhichOneofArgType__previous_value: _TypeAlias = _typing.Literal["_previous_value", b"_previous_value"]  # noqa: Y015
+    _WhichOneofReturnType__value: _TypeAlias = _typing.Literal["value"]  # noqa: Y015
+    _WhichOneofArgType__value: _TypeAlias = _typing.Literal["_value", b"_value"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_before) -> _WhichOneofReturnType__kpi_before | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__previous_value) -> _WhichOneofReturnType__previous_value | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__value) -> _WhichOneofReturnType__value | None: ...
+
+Global___ParameterChanged: _TypeAlias = ParameterChanged  # noqa: Y015
+
+@_typing.final
+class RuleJudged(_message.Message):
+    """A rule's firing judged (effective, ineffective, harmful) or vetoed by the twin."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    FIRING_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    KPI_BEFORE_FIELD_NUMBER: _builtins.int
+    KPI_AFTER_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    firing: _builtins.str
+    verdict: _builtins.str
+    kpi_before: _builtins.float
+    kpi_after: _builtins.float
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        firing: _builtins.str = ...,
+        verdict: _builtins.str = ...,
+        kpi_before: _builtins.float | None = ...,
+        kpi_after: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after", "_kpi_before", b"_kpi_before", "kpi_after", b"kpi_after", "kpi_before", b"kpi_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after", "_kpi_before", b"_kpi_before", "firing", b"firing", "kpi_after", b"kpi_after", "kpi_before", b"kpi_before", "rule", b"rule", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__kpi_after: _TypeAlias = _typing.Literal["kpi_after"]  # noqa: Y015
+    _WhichOneofArgType__kpi_after: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after"]  # noqa: Y015
+    _WhichOneofReturnType__kpi_before: _TypeAlias = _typing.Literal["kpi_before"]  # noqa: Y015
+    _WhichOneofArgType__kpi_before: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_after) -> _WhichOneofReturnType__kpi_after | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_before) -> _WhichOneofReturnType__kpi_before | None: ...
+
+Global___RuleJudged: _TypeAlias = RuleJudged  # noqa: Y015
+
+@_typing.final
+class RuleRevised(_message.Message):
+    """A rule revised: "halve_step", "suspend", or "resume" (a planner's)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    revision: _builtins.str
+    step: _builtins.int
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        revision: _builtins.str = ...,
+        step: _builtins.int | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_step", b"_step", "step", b"step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_step", b"_step", "reason", b"reason", "revision", b"revision", "rule", b"rule", "step", b"step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__step: _TypeAlias = _typing.Literal["step"]  # noqa: Y015
+    _WhichOneofArgType__step: _TypeAlias = _typing.Literal["_step", b"_step"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__step) -> _WhichOneofReturnType__step | None: ...
+
+Global___RuleRevised: _TypeAlias = RuleRevised  # noqa: Y015
+
+@_typing.final
+class RuleState(_message.Message):
+    """A lean rule as it stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    SUSPENDED_FIELD_NUMBER: _builtins.int
+    FIRINGS_FIELD_NUMBER: _builtins.int
+    MISSES_FIELD_NUMBER: _builtins.int
+    LAST_TICK_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    VERDICTS_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    step: _builtins.int
+    suspended: _builtins.bool
+    firings: _builtins.int
+    misses: _builtins.int
+    """Consecutive firings judged ineffective or harmful."""
+    last_tick: _builtins.int
+    pending: _builtins.str
+    """The event id of its firing not judged yet."""
+    @_builtins.property
+    def verdicts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        step: _builtins.int = ...,
+        suspended: _builtins.bool = ...,
+        firings: _builtins.int = ...,
+        misses: _builtins.int = ...,
+        last_tick: _builtins.int | None = ...,
+        pending: _builtins.str = ...,
+        verdicts: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_last_tick", b"_last_tick", "last_tick", b"last_tick"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_last_tick", b"_last_tick", "firings", b"firings", "last_tick", b"last_tick", "misses", b"misses", "pending", b"pending", "rule", b"rule", "step", b"step", "suspended", b"suspended", "verdicts", b"verdicts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__last_tick: _TypeAlias = _typing.Literal["last_tick"]  # noqa: Y015
+    _WhichOneofArgType__last_tick: _TypeAlias = _typing.Literal["_last_tick", b"_last_tick"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__last_tick) -> _WhichOneofReturnType__last_tick | None: ...
+
+Global___RuleState: _TypeAlias = RuleState  # noqa: Y015
+
+@_typing.final
+class RuleFiring(_message.Message):
+    """A firing with its verdict, once judged."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TICK_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    KPI_BEFORE_FIELD_NUMBER: _builtins.int
+    KPI_AFTER_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    tick: _builtins.int
+    rule: _builtins.str
+    event_id: _builtins.str
+    action: _builtins.str
+    """What it set, e.g. "kanban bend->weld = 5"."""
+    kpi_before: _builtins.float
+    kpi_after: _builtins.float
+    verdict: _builtins.str
+    """Unset until judged."""
+    def __init__(
+        self,
+        *,
+        tick: _builtins.int = ...,
+        rule: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        kpi_before: _builtins.float | None = ...,
+        kpi_after: _builtins.float | None = ...,
+        verdict: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after", "_kpi_before", b"_kpi_before", "kpi_after", b"kpi_after", "kpi_before", b"kpi_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after", "_kpi_before", b"_kpi_before", "action", b"action", "event_id", b"event_id", "kpi_after", b"kpi_after", "kpi_before", b"kpi_before", "rule", b"rule", "tick", b"tick", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__kpi_after: _TypeAlias = _typing.Literal["kpi_after"]  # noqa: Y015
+    _WhichOneofArgType__kpi_after: _TypeAlias = _typing.Literal["_kpi_after", b"_kpi_after"]  # noqa: Y015
+    _WhichOneofReturnType__kpi_before: _TypeAlias = _typing.Literal["kpi_before"]  # noqa: Y015
+    _WhichOneofArgType__kpi_before: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_after) -> _WhichOneofReturnType__kpi_after | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_before) -> _WhichOneofReturnType__kpi_before | None: ...
+
+Global___RuleFiring: _TypeAlias = RuleFiring  # noqa: Y015
