@@ -109,6 +109,8 @@ class Rule(DomainModel):
     expect: Expectation
     cooldown: Annotated[int, Field(ge=0, le=MAX_DURATION)] = 0
     """Ticks after a firing (or a veto) before the rule may fire again."""
+    warmup: Annotated[int, Field(ge=0, le=MAX_DURATION)] = 0
+    """No firing before this tick: a line's start-up (an empty drum) is not a deviation."""
     verify: Literal["none", "twin"] = "none"
     """``twin``: fire only if the twin, run from the live state for ``horizon`` ticks with
     and without the action, predicts the expected improvement."""

@@ -165,7 +165,11 @@ def _revert(firing: ParameterChanged, now: int) -> ParameterChanged:
 def _fire(rule: Rule, state: RuleState, now: int, measure: Measure, current: Current,
           predict: Predict | None) -> list[RuleRecord]:  # fmt: skip
     when = rule.when
-    if state.suspended or now < when.window or (state.last is not None and now - state.last < max(1, rule.cooldown)):
+    if (
+        state.suspended
+        or now < max(when.window, rule.warmup)
+        or (state.last is not None and now - state.last < max(1, rule.cooldown))
+    ):
         return []
     value = measure(when.kpi, when.buffer, now - when.window, now)
     if value is None or not when.met(value):
