@@ -39,7 +39,7 @@ def simulate(args: argparse.Namespace) -> int:
                                 mtbf=mtbf, mttr=mttr, seed=args.seed)  # fmt: skip
     schedule = load_plan(args.plan, scenario) if args.plan else None
     live = LivePlan.create(scenario, schedule)
-    live.predict = TwinCheck(seed=args.seed)
+    live.predict = TwinCheck()
     first = dict(live.plan)
     print(f"{scenario.name}: the twin runs {len(first)} operations, seed {args.seed}", file=sys.stderr, flush=True)
     if args.addr:

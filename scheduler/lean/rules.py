@@ -109,8 +109,8 @@ def evaluate(
 def _judge(rule: Rule, state: RuleState, firing: ParameterChanged, now: int, measure: Measure,
            current: Current) -> list[RuleRecord]:  # fmt: skip
     expect, t = rule.expect, firing.time
-    before = measure(expect.kpi, expect.buffer, max(0, t - expect.within), t)
-    after = measure(expect.kpi, expect.buffer, t, t + expect.within)
+    before = _rounded(measure(expect.kpi, expect.buffer, max(0, t - expect.within), t))
+    after = _rounded(measure(expect.kpi, expect.buffer, t, t + expect.within))
     verdict = "ineffective"
     if after is not None and expect.met(after):
         verdict = "effective"
@@ -129,6 +129,10 @@ def _judge(rule: Rule, state: RuleState, firing: ParameterChanged, now: int, mea
                                rule=rule.id, revision=kind, step=step,
                                reason=f"{verdict} ({misses} miss(es) in a row)"))  # fmt: skip
     return out
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def _worse(expect: Expectation, before: float, after: float) -> bool:

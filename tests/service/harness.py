@@ -18,6 +18,7 @@ from scheduler.domain import Scenario
 from scheduler.domain.events import Event
 from scheduler.domain.files import load_scenario, parse_scenario
 from scheduler.engine import LivePlan
+from scheduler.engine.live import Foresight
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import event_message, pb, pb_grpc, schedule_of
 from scheduler.service.convert import plan_rows as rows
@@ -37,14 +38,14 @@ def server_loop(server: Server) -> asyncio.AbstractEventLoop:
 
 
 @contextlib.contextmanager
-def running(config: ServerConfig) -> Iterator[Server]:
+def running(config: ServerConfig, predict: Foresight | None = None) -> Iterator[Server]:
     loop = asyncio.new_event_loop()
     started: Future[Server] = Future()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            started.set_result(loop.run_until_complete(start_server(config)))
+            started.set_result(loop.run_until_complete(start_server(config, predict)))
         except BaseException as error:
             started.set_exception(error)
             return
