@@ -157,6 +157,10 @@ class ParameterChanged(EventBase):
     rule: Id | None = Field(default=None, description="The rule that fired, if one did.")
     reason: Text = ""
     kpi_before: float | None = Field(default=None, description="The rule's KPI over its window when it fired.")
+    baseline: float | None = Field(
+        default=None,
+        description="The expected KPI over the `within` ticks before the firing: what it is judged against.",
+    )
     previous_value: Annotated[int, Field(ge=0, le=MAX_DURATION)] | None = None
     previous_preset: Literal["efficiency", "stability", "custom"] | None = None
     """What the parameter was before (what a revert restores)."""

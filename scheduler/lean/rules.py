@@ -5,7 +5,7 @@ the realised KPIs. Pure: the engine supplies the KPIs, the current parameters an
 
 The revision policy (docs/lean.md):
 - a firing is judged ``expect.within`` ticks after it, on the expected KPI over those ticks
-  against the same span before it: *effective* when the expectation is met, *harmful* when
+  against the same span before it (measured when it fired): *effective* when the expectation is met, *harmful* when
   the KPI moved the wrong way, else *ineffective*;
 - harmful: the action is reverted (if nobody changed the parameter since) and the step
   halved, or the rule suspended when the step cannot halve (|step| = 1, or a preset);
@@ -109,7 +109,7 @@ def evaluate(
 def _judge(rule: Rule, state: RuleState, firing: ParameterChanged, now: int, measure: Measure,
            current: Current) -> list[RuleRecord]:  # fmt: skip
     expect, t = rule.expect, firing.time
-    before = _rounded(measure(expect.kpi, expect.buffer, max(0, t - expect.within), t))
+    before = firing.baseline  # measured when it fired: a KPI that depends on the caps is the one then
     after = _rounded(measure(expect.kpi, expect.buffer, t, t + expect.within))
     verdict = "ineffective"
     if after is not None and expect.met(after):
@@ -181,6 +181,9 @@ def _fire(rule: Rule, state: RuleState, now: int, measure: Measure, current: Cur
     firing = _firing(rule, state, now, value, current(rule.then))
     if firing is None:
         return []
+    expect = rule.expect
+    baseline = _rounded(measure(expect.kpi, expect.buffer, max(0, now - expect.within), now))
+    firing = firing.model_copy(update={"baseline": baseline})
     if rule.verify == "twin":
         predicted = predict(firing, rule.horizon or rule.expect.within, rule.expect) if predict else None
         if predicted is None or not _improves(rule.expect, *predicted):

@@ -1418,6 +1418,7 @@ class ParameterChanged(_message.Message):
     KPI_BEFORE_FIELD_NUMBER: _builtins.int
     PREVIOUS_VALUE_FIELD_NUMBER: _builtins.int
     PREVIOUS_PRESET_FIELD_NUMBER: _builtins.int
+    BASELINE_FIELD_NUMBER: _builtins.int
     parameter: _builtins.str
     """"kanban", "conwip", "drum_buffer" or "preset"."""
     buffer: _builtins.str
@@ -1432,6 +1433,8 @@ class ParameterChanged(_message.Message):
     kpi_before: _builtins.float
     previous_value: _builtins.int
     previous_preset: _builtins.str
+    baseline: _builtins.float
+    """The expected KPI over the `within` ticks before the firing: what its verdict compares with."""
     def __init__(
         self,
         *,
@@ -1444,17 +1447,22 @@ class ParameterChanged(_message.Message):
         kpi_before: _builtins.float | None = ...,
         previous_value: _builtins.int | None = ...,
         previous_preset: _builtins.str = ...,
+        baseline: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "kpi_before", b"kpi_before", "previous_value", b"previous_value", "value", b"value"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_baseline", b"_baseline", "_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "baseline", b"baseline", "kpi_before", b"kpi_before", "previous_value", b"previous_value", "value", b"value"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "buffer", b"buffer", "kpi_before", b"kpi_before", "parameter", b"parameter", "preset", b"preset", "previous_preset", b"previous_preset", "previous_value", b"previous_value", "reason", b"reason", "rule", b"rule", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_baseline", b"_baseline", "_kpi_before", b"_kpi_before", "_previous_value", b"_previous_value", "_value", b"_value", "baseline", b"baseline", "buffer", b"buffer", "kpi_before", b"kpi_before", "parameter", b"parameter", "preset", b"preset", "previous_preset", b"previous_preset", "previous_value", b"previous_value", "reason", b"reason", "rule", b"rule", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__baseline: _TypeAlias = _typing.Literal["baseline"]  # noqa: Y015
+    _WhichOneofArgType__baseline: _TypeAlias = _typing.Literal["_baseline", b"_baseline"]  # noqa: Y015
     _WhichOneofReturnType__kpi_before: _TypeAlias = _typing.Literal["kpi_before"]  # noqa: Y015
     _WhichOneofArgType__kpi_before: _TypeAlias = _typing.Literal["_kpi_before", b"_kpi_before"]  # noqa: Y015
     _WhichOneofReturnType__previous_value: _TypeAlias = _typing.Literal["previous_value"]  # noqa: Y015
     _WhichOneofArgType__previous_value: _TypeAlias = _typing.Literal["_previous_value", b"_previous_value"]  # noqa: Y015
     _WhichOneofReturnType__value: _TypeAlias = _typing.Literal["value"]  # noqa: Y015
     _WhichOneofArgType__value: _TypeAlias = _typing.Literal["_value", b"_value"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__baseline) -> _WhichOneofReturnType__baseline | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__kpi_before) -> _WhichOneofReturnType__kpi_before | None: ...
     @_typing.overload
