@@ -1,10 +1,9 @@
 """Live plans: versions, event ingestion, repairs; the durable book of a server's plans."""
 
-from scheduler.engine.book import (
+from scheduler.engine.answers import (
     Ack,
     EventRejected,
     Late,
-    PlanBook,
     PlanDamaged,
     PlanNotFound,
     Report,
@@ -12,6 +11,7 @@ from scheduler.engine.book import (
     Summary,
     WhatIf,
 )
+from scheduler.engine.book import PlanBook
 from scheduler.engine.history import Version
 from scheduler.engine.live import LivePlan
 from scheduler.engine.result import RepairResult, repair_config

@@ -21,12 +21,24 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
 from scheduler.engine import snapshot
+from scheduler.engine.answers import (
+    Ack,
+    EventRejected,
+    Late,
+    Listener,
+    PlanDamaged,
+    PlanNotFound,
+    Report,
+    StaleVersion,
+    Summary,
+    WhatIf,
+)
 from scheduler.engine.history import (
     EVENT,
     RECENT,
@@ -42,93 +54,13 @@ from scheduler.engine.line import LineState, line_state
 from scheduler.engine.live import Foresight, LivePlan
 from scheduler.engine.result import refuse_conflicting_duplicate
 from scheduler.problem import compile_problem, reference_of, rows_of
-from scheduler.repair import Change, Receipt, change
+from scheduler.repair import Receipt, change
 from scheduler.solver import StopToken
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError
 
 _LOG = logging.getLogger(__name__)
 _PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MIN_BUDGET_MS = 10
-
-
-class PlanNotFound(LookupError):
-    def __init__(self, plan_id: str, version: int | None = None) -> None:
-        self.plan_id, self.version = plan_id, version
-        super().__init__(f"no plan {plan_id!r}" + (f" version {version}" if version else ""))
-
-
-class PlanDamaged(LookupError):
-    """A stored plan that could not be loaded; only deleting it is possible."""
-
-    def __init__(self, plan_id: str, reason: str) -> None:
-        self.plan_id, self.reason = plan_id, reason
-        super().__init__(f"plan {plan_id!r} could not be loaded from the store ({reason}); delete it or restore it")
-
-
-class Late(Exception):
-    """The call's deadline passed before the work could start."""
-
-
-class StaleVersion(Exception):
-    def __init__(self, expected: int, actual: int) -> None:
-        self.expected, self.actual = expected, actual
-        super().__init__(f"expected version {expected}, the plan is at version {actual}")
-
-
-class EventRejected(Exception):
-    """Event ``index`` of a batch was invalid; the ones before it were taken (``acks``)."""
-
-    def __init__(self, index: int, error: InputError, acks: list[Ack]) -> None:
-        self.index, self.error, self.acks = index, error, acks
-        super().__init__(f"events[{index}]: {error.summary()}")
-
-
-@dataclass(frozen=True)
-class Ack:
-    event_id: str
-    source: str
-    version: int
-    receipt: Receipt
-    duplicate: bool = False
-    event: Event | None = None
-    """For an event the engine derived: the event itself."""
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a batch of events did: an acknowledgement per event applied (or resent), the
-    plan after them, and how many at the end were not applied (the deadline came, or the
-    call was cancelled): those can be sent again."""
-
-    acks: list[Ack]
-    latest: Version
-    not_applied: int = 0
-    derived: list[Ack] = field(default_factory=list)
-    """Events the engine derived from these (the takt monitor's), in the order taken."""
-
-
-@dataclass(frozen=True)
-class Summary:
-    plan_id: str
-    name: str
-    created: float
-    latest: Version | None
-    """None for a damaged plan."""
-    damaged: str = ""
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    base: Version
-    plan: Version
-    receipts: list[Receipt]
-    diff: Change
-    makespan_delta: int
-    weighted_tardiness_delta: int
-
-
-Listener = Callable[[Version | None], None]
-"""Called with each new version; with None once the plan is deleted (the end of the stream)."""
 
 
 @dataclass
