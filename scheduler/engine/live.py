@@ -365,14 +365,17 @@ class LivePlan:
         return on_machines(self.plan, hit), ""
 
     def _ruled(self, event: ParameterChanged | RuleJudged | RuleRevised, before: Situation) -> tuple[set[str], str]:
-        """A parameter change re-plans everything not started under the new value; a rule's
+        """A parameter change re-plans what it touches under the new value (a kanban cap: the
+        work of the buffer's two stations; the rest: everything not started); a rule's
         verdict or revision is only recorded."""
         self.rule_log.append(event)
         if not isinstance(event, ParameterChanged):
             return set(), f"a rule's record ({event.type}): nothing to repair"
         scenario, self.policy = parameters.changed(self.scenario, self.policy, event)
         self._set_scenario(scenario)
-        return {op for op in self.plan if op not in before.fixed}, ""
+        machines = parameters.touched(self.scenario, event)
+        return {op for op, (m, _, _) in self.plan.items() if op not in before.fixed
+                and (machines is None or m in machines)}, ""  # fmt: skip
 
     def _added(self, event: OrderAdded) -> set[str]:
         """A rush order disturbs the work queued on every machine it may use: right-shift

@@ -45,6 +45,14 @@ def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -
     return scenario.model_copy(update={"plant": plant}), policy
 
 
+def touched(scenario: Scenario, event: ParameterChanged) -> set[str] | None:
+    """The machines whose work a change bears on (None: all): a kanban cap, its two stations'."""
+    if event.parameter != "kanban" or event.buffer is None:
+        return None
+    stations = set(event.buffer.split("->", 1))
+    return {m.id for s in scenario.plant.stations if s.id in stations for m in s.machines}
+
+
 def with_kanban(scenario: Scenario, kanban: dict[str, int]) -> Scenario:
     """``scenario`` with new kanban caps (buffer id ``UP->DOWN`` -> cap); unknown buffers are named."""
     known = {b.id for b in scenario.plant.buffers}
