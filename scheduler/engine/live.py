@@ -175,7 +175,8 @@ class LivePlan:
             result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
         else:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
-            result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop)
+            policy = parameters.careful(self.policy) if isinstance(event, ParameterChanged) else self.policy
+            result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop, policy)
         return replace(result, receipt=replace(result.receipt, warnings=tuple(warnings)))
 
     def replay(self, event: Event, plan: dict[str, Position] | None) -> None:
@@ -202,9 +203,10 @@ class LivePlan:
         budget_ms: int | None,
         began: float | None = None,
         stop: StopToken | None = None,
+        policy: RepairPolicy | None = None,
     ) -> RepairResult:
         """Repair at the current state within ``budget_ms`` (default: the policy's), adopt the result."""
-        config = repair_config(self.policy, self.seed)
+        config = repair_config(policy or self.policy, self.seed)
         if budget_ms is not None:
             config = replace(config, budget_ms=budget_ms)
         assert self.kpis is not None
