@@ -227,7 +227,7 @@ def records(rules: Sequence[Rule], log: Sequence[Event]) -> dict[str, list[dict[
         if isinstance(e, ParameterChanged) and e.rule is not None and not e.event_id.startswith("revert-"):
             judged = verdicts.get(e.event_id)
             firings.append({"time": e.time, "rule": e.rule, "event_id": e.event_id, "action": describe(e),
-                            "kpi_before": e.kpi_before,
+                            "trigger": e.kpi_before, "kpi_before": e.baseline,
                             "kpi_after": judged.kpi_after if judged else None,
                             "verdict": judged.verdict if judged else None})  # fmt: skip
         elif isinstance(e, RuleRevised) or (isinstance(e, ParameterChanged) and e.rule is not None):
