@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _plan_commands(commands)
     _service_commands(commands)
+    _client_commands(commands)
     p = commands.add_parser("bench", help="run the benchmark suite (source checkout): JSON, markdown table, plots")
     p.add_argument("--suite", choices=["smoke", "full", "targets"], default="smoke",
                    help="smoke: CI, minutes; full: every instance and budget, about a day on 2 cores; "
@@ -83,19 +84,11 @@ def _plan_commands(commands: Any) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="scenario file to write (.json or .yaml)")
 
 
-def _service_commands(commands: Any) -> None:
-    p = commands.add_parser("serve", help="run the gRPC service (until SIGTERM or Ctrl-C)")
-    p.add_argument("--addr", help="host:port to listen on (default 127.0.0.1:50051; port 0 picks one)")
-    p.add_argument("--data-dir", type=Path, metavar="DIR", help="event log and plans (default ~/.local/share/...)")
-    p.add_argument("--config", type=Path, metavar="FILE.toml", help="settings file ([server] table)")
-    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate (with --tls-key)")
-    p.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")
-    p.add_argument("--client-ca", type=Path, metavar="PEM", help="require client certificates signed by this CA")
-    p.add_argument("--token-file", type=Path, metavar="FILE", help="require 'authorization: Bearer <token>'")
-    p.add_argument("--max-solves", type=positive(int), metavar="N", help="solves at once (default 2)")
-    p.add_argument("--port-file", type=Path, metavar="FILE", help="write the bound port here once listening")
-
-    p = commands.add_parser("client", help="talk to a running server (create, events, get, list, watch, delete)")
+def _client_commands(commands: Any) -> None:
+    p = commands.add_parser(
+        "client",
+        help="talk to a running server (create, events, get, list, watch, line-state, rules, set, rule, delete)",
+    )
     _connection_flags(p)
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = actions.add_parser("create", help="create a plan from a scenario file")
@@ -133,6 +126,19 @@ def _service_commands(commands: Any) -> None:
     a.add_argument("revision", choices=("suspend", "resume"))
     a.add_argument("--reason", default="", help="why (kept in the log)")
     a.add_argument("--event-id", default="", help="default: rule-<time>")
+
+
+def _service_commands(commands: Any) -> None:
+    p = commands.add_parser("serve", help="run the gRPC service (until SIGTERM or Ctrl-C)")
+    p.add_argument("--addr", help="host:port to listen on (default 127.0.0.1:50051; port 0 picks one)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="event log and plans (default ~/.local/share/...)")
+    p.add_argument("--config", type=Path, metavar="FILE.toml", help="settings file ([server] table)")
+    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate (with --tls-key)")
+    p.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")
+    p.add_argument("--client-ca", type=Path, metavar="PEM", help="require client certificates signed by this CA")
+    p.add_argument("--token-file", type=Path, metavar="FILE", help="require 'authorization: Bearer <token>'")
+    p.add_argument("--max-solves", type=positive(int), metavar="N", help="solves at once (default 2)")
+    p.add_argument("--port-file", type=Path, metavar="FILE", help="write the bound port here once listening")
 
     p = commands.add_parser("simulate", help="run the plan on the shop-floor twin (noise, slowdowns, breakdowns)")
     p.add_argument("scenario", type=Path)
