@@ -3,12 +3,14 @@ would pick, on the twin: same line, same seeded disturbances (common random numb
 
 Two lines: the demo line (drum: weld) and a paint-drum line (the demo's routing with powder
 coating 1.6x slower, the drum declared at paint, every kanban cap 2). Every run: lognormal
-noise, random breakdowns, a lasting slowdown of the drum from ``--onset``, and a demand
+noise, random breakdowns, a lasting slowdown from ``--onset`` (of the station feeding the
+drum, ``--slow feeder``, or of the drum), and a demand
 surge (eight more orders released at ``--surge``; they are in the order book from the start,
 the twin does not inject orders). Arms:
 
 - ``open``: the scenario's caps, no rules;
-- ``closed``: the sensible rule set (``RULES``), evaluated by the engine as the line runs;
+- ``closed``: the sensible rule set (``rules_for``), evaluated by the engine as the line runs;
+- ``cards``: the same without the time-buffer rule (kanban cards only), and no warm-up;
 - ``static+1``: every kanban cap +1, no rules; ``static-drum+2``: the buffers into the drum +2;
 - ``bad``: a deliberately bad rule (starvation high -> fewer cards before the drum), to see
   it revised.
@@ -18,7 +20,8 @@ orders, mean WIP (sum over buffers), weighted tardiness (completed orders, plus 
 before the end and not done, counted to the end), drum starvation; the mean over seeds with
 a 95% t interval, and per seed the difference against the open loop.
 
-    python benchmarks/rules_bench.py --seeds 3 --jobs 2 --out out/rules
+    python benchmarks/rules_bench.py --seeds 4 --jobs 2 --out out/rules
+    python benchmarks/rules_bench.py --seeds 4 --arms cards --merge --jobs 2 --out out/rules
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from scheduler.twin.whatif import TwinCheck  # noqa: E402
 
 DEMO = ROOT / "scenarios" / "demo_line.yaml"
 T_CRIT = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
-ARMS = ("open", "closed", "static+1", "static-drum+2", "bad")
+ARMS = ("open", "closed", "cards", "static+1", "static-drum+2", "bad")
 
 
 STARVED = {"kpi": "bottleneck_starvation", "window": 60, "above": 0.05}
@@ -114,7 +117,9 @@ def configured(scenario: Scenario, drum: str, arm: str, budget_ms: int) -> Scena
         caps = [b.model_copy(update={"kanban": b.kanban + (1 if arm == "static+1" else 2 * (b.id in into))})
                 for b in plant.buffers]  # fmt: skip
         plant = plant.model_copy(update={"buffers": caps})
-    rules = rules_for(drum, into, out) if arm == "closed" else bad_rule(into[0]) if arm == "bad" else []
+    rules = rules_for(drum, into, out) if arm in ("closed", "cards") else bad_rule(into[0]) if arm == "bad" else []
+    if arm == "cards":  # cards only, from the first full window on
+        rules = [{**r, "warmup": 0} for r in rules if r["then"]["set"] == "kanban"]
     policy = scenario.policy.model_copy(update={"repair": repair, "solver": solver})
     return scenario.model_copy(update={"policy": policy, "plant": plant,
                                        "rules": [Rule.model_validate(r) for r in rules]})  # fmt: skip
@@ -220,6 +225,7 @@ def main() -> int:
     parser.add_argument("--budget-ms", type=int, default=50, help="repair budget (deterministic units)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("out/rules"))
+    parser.add_argument("--merge", action="store_true", help="add to the runs in --out (same knobs)")
     args = parser.parse_args()
     names = ("until", "noise", "mtbf", "mttr", "factor", "slow", "onset", "surge", "budget_ms")
     knobs = {k: getattr(args, k) for k in names}
@@ -232,9 +238,16 @@ def main() -> int:
             print(f"{row['line']} {row['arm']} seed {row['seed']}: throughput {row['throughput']}, "
                   f"starvation {row['starvation']}, wip {row['wip']}, {len(row['firings'])} firing(s), "
                   f"{row['seconds']} s", flush=True)  # fmt: skip
+    kept = args.out / "rules.json"
+    if args.merge and kept.exists():
+        before = json.loads(kept.read_text())
+        if before["knobs"] != knobs:
+            raise SystemExit(f"--merge: {kept} was run with other knobs: {before['knobs']}")
+        mine = {(r["line"], r["arm"], r["seed"]) for r in rows}
+        rows += [r for r in before["rows"] if (r["line"], r["arm"], r["seed"]) not in mine]
     rows.sort(key=lambda r: (r["line"], ARMS.index(r["arm"]), r["seed"]))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "rules.json").write_text(json.dumps({"knobs": knobs, "rows": rows}, indent=1) + "\n")
+    kept.write_text(json.dumps({"knobs": knobs, "rows": rows}, indent=1) + "\n")
     text = table(rows) + "\n\n" + paired(rows) + "\n"
     (args.out / "table.md").write_text(text)
     print(text)
