@@ -87,6 +87,12 @@ def test_a_rules_file_takes_the_same_schema(tmp_path: Path):
         load_rules(path, load_scenario(SMALL))
 
 
+def test_the_shipped_rules_file_fits_the_demo_line():
+    root = SMALL.parents[2]
+    scenario = load_rules(root / "scenarios/rules/demo_rules.yaml", load_scenario(root / "scenarios/demo_line.yaml"))
+    assert [r.then.buffer for r in scenario.rules] == ["bend->weld", "weld->paint"]
+
+
 def test_the_cli_names_a_bad_rule_in_one_line(tmp_path: Path, capsys):
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"rules": [changed("then.buffer", "cut->pack")]}))
