@@ -47,9 +47,9 @@ def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -
 
 def careful(policy: RepairPolicy) -> RepairPolicy:
     """How a parameter change is repaired: moves cost (the stability preset's weights, unless
-    the policy weighs moves already), so the plan changes only where the new bound pays. An
-    efficiency-only repair reshuffled 185 of 336 operations for one kanban card more on the
-    demo line, at equal makespan, and lost two orders from the next 300 ticks."""
+    the policy weighs moves already), so the plan changes only where the new bound pays: an
+    efficiency-only repair moved 22 operations for one kanban card more on the demo line, at
+    equal makespan (docs/benchmarks.md)."""
     if policy.stability.moved_operations > 0:
         return policy
     return policy.model_copy(update={"stability": REPAIR_PRESETS["stability"].stability})
