@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler.domain.events import Event, ParameterChanged, RuleRevised
+from scheduler.domain.events import Event, RuleRevised
 from scheduler.engine.live import LivePlan
 from scheduler.engine.takt import Watched
 from scheduler.engine.timeline import line_of, realised, runs_of
 from scheduler.lean.kpis import LineKpis, line_kpis
-from scheduler.lean.rules import RuleState, records, states
+from scheduler.lean.rules import RuleState, is_revert, records, states
 from scheduler.problem import Position
 
 
@@ -35,10 +35,6 @@ class LineState:
     """The rules' revisions and reverts, as taken."""
 
 
-def _reverts(event: Event) -> bool:
-    return isinstance(event, ParameterChanged) and event.event_id.startswith("revert-")
-
-
 def line_state(live: LivePlan, baseline: Mapping[str, Position] | None, window: int | None = None) -> LineState:
     """Realised KPIs over the last ``window`` ticks (None: since the start), the first plan
     over the same window, the latest plan over the next ``window`` ticks, the monitor."""
@@ -56,5 +52,5 @@ def line_state(live: LivePlan, baseline: Mapping[str, Position] | None, window: 
         watched=live.watched(),
         rules=list(states(live.scenario.rules, live.rule_log).values()),
         firings=records(live.scenario.rules, live.rule_log)["rule_firings"],
-        revisions=[e for e in live.rule_log if isinstance(e, RuleRevised) or _reverts(e)],
+        revisions=[e for e in live.rule_log if isinstance(e, RuleRevised) or is_revert(e)],
     )

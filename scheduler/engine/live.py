@@ -220,10 +220,10 @@ class LivePlan:
         """Events the engine derives from the facts so far, not yet taken: the takt
         monitor's, then the rules' (judgements, revisions, firings)."""
         found: list[Event] = list(takt.derived_events(self.ledger, self._problem, self.scenario, self.now, self.policy))
-        fixed, foresight = self.situation()[0].fixed, self.predict
+        foresight = self.predict
         predict = None if foresight is None else lambda f, h, e: foresight(self, f, h, e)
-        return found + list(rules.derived_events(self.scenario, self.policy, self.rule_log, self._problem, fixed,
-                                                 self.now, predict))  # fmt: skip
+        return found + list(rules.derived_events(self.scenario, self.policy, self.rule_log, self._problem,
+                                                 lambda: self.situation()[0].fixed, self.now, predict))  # fmt: skip
 
     def watched(self) -> takt.Watched:
         """The takt monitor's view of the stations."""

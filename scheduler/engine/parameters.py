@@ -36,9 +36,9 @@ def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -
         return scenario, policy.model_copy(update={"stability": preset.stability,
                                                    "neighbourhood": preset.neighbourhood})  # fmt: skip
     if event.parameter == "kanban":
-        buffers = [b.model_copy(update={"kanban": event.value}) if b.id == event.buffer else b for b in plant.buffers]
-        plant = plant.model_copy(update={"buffers": buffers})
-    elif event.parameter == "conwip":
+        assert event.buffer is not None and event.value is not None
+        return with_kanban(scenario, {event.buffer: event.value}), policy
+    if event.parameter == "conwip":
         plant = plant.model_copy(update={"conwip": event.value})
     else:
         plant = plant.model_copy(update={"bottleneck_buffer": event.value})
@@ -57,9 +57,10 @@ def careful(policy: RepairPolicy) -> RepairPolicy:
 
 def touched(scenario: Scenario, event: ParameterChanged) -> set[str] | None:
     """The machines whose work a change bears on (None: all): a kanban cap, its two stations'."""
-    if event.parameter != "kanban" or event.buffer is None:
+    buffer = next((b for b in scenario.plant.buffers if b.id == event.buffer), None)
+    if event.parameter != "kanban" or buffer is None:
         return None
-    stations = set(event.buffer.split("->", 1))
+    stations = {buffer.upstream, buffer.downstream}
     return {m.id for s in scenario.plant.stations if s.id in stations for m in s.machines}
 
 

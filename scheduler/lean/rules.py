@@ -33,6 +33,7 @@ Current = Callable[[Action], int | str | None]
 Predict = Callable[[ParameterChanged, int, Expectation], tuple[float, float] | None]
 """(the firing, horizon, what it expects) -> the expected KPI without and with it, or None."""
 RuleRecord = ParameterChanged | RuleJudged | RuleRevised
+_REVERT = "revert-"
 
 
 @dataclass
@@ -64,7 +65,7 @@ def states(rules: Sequence[Rule], log: Sequence[Event]) -> dict[str, RuleState]:
         state = out.get(getattr(event, "rule", None) or "")
         if state is None:
             continue
-        if isinstance(event, ParameterChanged) and event.source == RULES and not event.event_id.startswith("revert-"):
+        if isinstance(event, ParameterChanged) and event.source == RULES and not is_revert(event):
             state.attempts, state.last, state.pending = state.attempts + 1, event.time, event
         elif isinstance(event, RuleJudged):
             _judged(state, event)
@@ -159,9 +160,14 @@ def _revertible(change: ParameterChanged) -> bool:
     return change.previous_value is not None
 
 
+def is_revert(event: Event) -> bool:
+    """A rule's firing undone (by the revision policy), not a firing."""
+    return isinstance(event, ParameterChanged) and event.source == RULES and event.event_id.startswith(_REVERT)
+
+
 def _revert(firing: ParameterChanged, now: int) -> ParameterChanged:
     preset = firing.previous_preset if firing.parameter == "preset" else None
-    return ParameterChanged(event_id=f"revert-{firing.event_id}", source=RULES, time=now, parameter=firing.parameter,
+    return ParameterChanged(event_id=f"{_REVERT}{firing.event_id}", source=RULES, time=now, parameter=firing.parameter,
                             buffer=firing.buffer, value=firing.previous_value, preset=preset, rule=firing.rule,
                             reason=f"revert {firing.event_id}: the KPI got worse")  # fmt: skip
 
@@ -224,7 +230,7 @@ def records(rules: Sequence[Rule], log: Sequence[Event]) -> dict[str, list[dict[
     verdicts = {e.firing: e for e in log if isinstance(e, RuleJudged)}
     firings, revisions, vetoes = [], [], []
     for e in log:
-        if isinstance(e, ParameterChanged) and e.rule is not None and not e.event_id.startswith("revert-"):
+        if isinstance(e, ParameterChanged) and e.rule is not None and not is_revert(e):
             judged = verdicts.get(e.event_id)
             firings.append({"time": e.time, "rule": e.rule, "event_id": e.event_id, "action": describe(e),
                             "trigger": e.kpi_before, "kpi_before": e.baseline,
