@@ -24,7 +24,7 @@ from ortools.sat.python import cp_model
 from plain import plain_jssp
 
 from scheduler.check import check
-from scheduler.domain import REPAIR_PRESETS, Scenario, Schedule
+from scheduler.domain import Scenario, Schedule
 from scheduler.domain.files import load_plan, load_scenario
 from scheduler.engine import LivePlan
 from scheduler.problem import ProblemData, Timetable, compile_problem, schedule_from_timetable
@@ -100,9 +100,8 @@ def repair_records(name: str, settings: Settings, progress: Progress | None = No
                                                     plain.status.value)  # fmt: skip
             for preset in ("default", "stability"):
                 live = base.fork()
-                weights = REPAIR_PRESETS["efficiency" if preset == "default" else preset]
-                live.policy = policy.model_copy(update={"budget_ms": budget, "stability": weights.stability,
-                                                        "neighbourhood": weights.neighbourhood})  # fmt: skip
+                live.policy = policy.with_preset("efficiency" if preset == "default" else preset)
+                live.policy = live.policy.model_copy(update={"budget_ms": budget})
                 result = live.apply(event)
                 receipt = result.receipt
                 row[f"{preset}@{budget}"] = _answer(problem, reference, result.timetable, receipt.latency_ms,

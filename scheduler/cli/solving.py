@@ -18,8 +18,8 @@ from scheduler.lean.rules import records as rule_records
 from scheduler.planfile import plan_document
 from scheduler.problem import compile_problem, timetable_from_schedule
 from scheduler.problem.limits import check_magnitude
+from scheduler.repair.initial import initial_plan
 from scheduler.solver import SolverConfig
-from scheduler.solver import solve as run_solver
 from scheduler.twin.whatif import TwinCheck
 
 
@@ -38,7 +38,7 @@ def solve(args: argparse.Namespace) -> int:
     problem = compile_problem(scenario)
     check_magnitude(problem, "scenario")
     hint = timetable_from_schedule(problem, scenario.baseline) if scenario.baseline else None
-    result = run_solver(problem, config, hint=hint)
+    result = initial_plan(problem, config, hint=hint)
     report = check(problem, result.timetable) if result.timetable else None
     extra = {
         "scenario": scenario.name,

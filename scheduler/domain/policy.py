@@ -52,6 +52,10 @@ class StabilityWeights(DomainModel):
     efficiency_scale: Annotated[int, Field(ge=1, le=1_000_000)] = 1
 
 
+_PRESET_FIELDS = ("stability", "neighbourhood", "mode")
+"""What a repair preset sets."""
+
+
 class RepairPolicy(DomainModel):
     """How the engine repairs a plan when an event arrives."""
 
@@ -79,13 +83,32 @@ class RepairPolicy(DomainModel):
     frozen_horizon: Annotated[int, Field(ge=0, le=MAX_DURATION)] = 0
     """Operations planned to start within this many ticks of "now" do not move (unless the
     disruption makes their place impossible)."""
+    mode: Literal["grow", "windows"] = "grow"
+    """How CP-SAT's windows are chosen (docs/repair.md). ``grow``: the affected operations
+    in the order of their starts, in windows sized to the budget, then everything still
+    free, the windows doubling while time is left. ``windows``: first the operations tier 0
+    moved, by their old starts, in windows of ``neighbourhood`` (rolling windows: few
+    moves), then as ``grow`` with what is left."""
     neighbourhood: Annotated[int, Field(ge=1, le=1_000_000)] = 600
-    """Most operations CP-SAT re-optimises at first (the earliest affected ones); it widens
-    the neighbourhood while the budget allows."""
+    """The most operations one CP-SAT window holds at first (fewer when the budget cannot
+    take that many at the rate measured; exactly this many with ``deterministic``)."""
     workers: Annotated[int, Field(ge=1, le=64)] = 2
     deterministic: bool = False
     """Reproducible runs (tests): CP-SAT gets (budget_ms - margin_ms) / 1000 units of
     deterministic time and no watchdog, instead of the wall-clock budget."""
+
+    def with_preset(self, name: str) -> RepairPolicy:
+        """This policy with a named preset's weights, window mode and neighbourhood; the
+        budget, tolerance and downtime settings stay."""
+        preset = REPAIR_PRESETS[name]
+        return self.model_copy(update={f: getattr(preset, f) for f in _PRESET_FIELDS})
+
+    @property
+    def preset(self) -> str:
+        """The name of the preset this policy follows, or ``custom``."""
+        mine = tuple(getattr(self, f) for f in _PRESET_FIELDS)
+        found = (n for n, p in REPAIR_PRESETS.items() if tuple(getattr(p, f) for f in _PRESET_FIELDS) == mine)
+        return next(found, "custom")
 
 
 REPAIR_PRESETS: dict[str, RepairPolicy] = {
@@ -97,6 +120,7 @@ REPAIR_PRESETS: dict[str, RepairPolicy] = {
             moved_operations=100, total_abs_shift=0, machine_reassignments=100, efficiency_scale=1
         ),
         neighbourhood=200,
+        mode="windows",
     ),
 }
 
@@ -107,8 +131,5 @@ class Policy(DomainModel):
     repair: RepairPolicy = RepairPolicy()
 
     def with_repair_preset(self, name: str) -> Policy:
-        """This policy with a named repair preset (``efficiency`` or ``stability``): its
-        weights and neighbourhood; the budget, tolerance and downtime settings stay."""
-        preset = REPAIR_PRESETS[name]
-        update = {"stability": preset.stability, "neighbourhood": preset.neighbourhood}
-        return self.model_copy(update={"repair": self.repair.model_copy(update=update)})
+        """This policy with a named repair preset (``efficiency`` or ``stability``)."""
+        return self.model_copy(update={"repair": self.repair.with_preset(name)})

@@ -14,7 +14,7 @@ from scheduler.engine.answers import (
 from scheduler.engine.book import PlanBook
 from scheduler.engine.history import Version
 from scheduler.engine.live import LivePlan
-from scheduler.engine.result import RepairResult, repair_config
+from scheduler.engine.result import RepairResult
 
 __all__ = [
     "Ack",
@@ -30,5 +30,4 @@ __all__ = [
     "Summary",
     "Version",
     "WhatIf",
-    "repair_config",
 ]

@@ -41,7 +41,7 @@ from scheduler.domain.state import RepairState
 from scheduler.engine import parameters, rules, takt
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, on_machines
-from scheduler.engine.result import RepairResult, refuse_conflicting_duplicate, repair_config, within_range
+from scheduler.engine.result import RepairResult, refuse_conflicting_duplicate, within_range
 from scheduler.engine.situation import derive
 from scheduler.problem import (
     Position,
@@ -55,8 +55,9 @@ from scheduler.problem import (
 from scheduler.problem.freeze import Situation, freeze
 from scheduler.problem.limits import check_magnitude
 from scheduler.repair import change, repair
+from scheduler.repair.initial import initial_plan
 from scheduler.repair.receipt import make_receipt
-from scheduler.solver import SolverConfig, StopToken, solve
+from scheduler.solver import SolverConfig, StopToken
 
 Reference = list[tuple[int, int] | None]
 Foresight = Callable[["LivePlan", ParameterChanged, int, Expectation], tuple[float, float] | None]
@@ -105,7 +106,7 @@ class LivePlan:
             check_magnitude(problem, "scenario")
             limit = settings.time_limit_s if time_limit_s is None else min(settings.time_limit_s, time_limit_s)
             config = SolverConfig(limit, settings.workers, settings.seed, settings.deterministic)
-            result = solve(problem, config)
+            result = initial_plan(problem, config)
             if result.timetable is None:
                 raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
             within_range(result.timetable, scenario, "scenario")
@@ -150,7 +151,9 @@ class LivePlan:
         """``event`` applied and repaired on a fork: (the fork, its result). This plan does not
         change; :meth:`take` commits the fork (a transaction: nothing half-applied remains)."""
         trial = self.fork()
-        result = trial._apply(event, time.perf_counter() if began is None else began, budget_ms, stop)
+        began = time.perf_counter() if began is None else began
+        result = trial._apply(event, began, budget_ms, stop)
+        result = replace(result, receipt=result.receipt.stamped(began))
         if not result.receipt.valid:
             raise InputError.single("event", f"no valid plan after this event: {result.receipt.violations[0]}")
         return trial, result
@@ -172,7 +175,7 @@ class LivePlan:
             assert self.kpis is not None
             receipt = make_receipt(event.event_id, "none", "not_run", unchanged, latency, self.policy.budget_ms,
                                    self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
-            result = RepairResult(self.version, schedule_from_timetable(problem, plan), receipt, problem, plan)
+            result = RepairResult(self.version, receipt, problem, plan)
         else:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
             policy = parameters.careful(self.policy) if isinstance(event, ParameterChanged) else self.policy
@@ -206,15 +209,14 @@ class LivePlan:
         policy: RepairPolicy | None = None,
     ) -> RepairResult:
         """Repair at the current state within ``budget_ms`` (default: the policy's), adopt the result."""
-        config = repair_config(policy or self.policy, self.seed)
+        policy = policy or self.policy
         if budget_ms is not None:
-            config = replace(config, budget_ms=budget_ms)
+            policy = policy.model_copy(update={"budget_ms": budget_ms})
         assert self.kpis is not None
-        outcome = repair(problem, reference, self.kpis, config, event_id, seeds, began, stop)
+        outcome = repair(problem, reference, self.kpis, policy, event_id, seeds, began, stop, self.seed)
         within_range(outcome.plan, self.scenario, "event")
-        self._adopt(problem, outcome.plan)
-        return RepairResult(self.version, schedule_from_timetable(problem, outcome.plan), outcome.receipt,
-                            problem, outcome.plan)  # fmt: skip
+        self._adopt(problem, outcome.plan, outcome.report.kpis)
+        return RepairResult(self.version, outcome.receipt, problem, outcome.plan)
 
     def derived(self) -> list[Event]:
         """Events the engine derives from the facts so far, not yet taken: the takt
@@ -296,12 +298,13 @@ class LivePlan:
         check_magnitude(problem, field, s.efficiency_scale, s.moved_operations, s.total_abs_shift,
                         s.machine_reassignments)  # fmt: skip
 
-    def _adopt(self, problem: ProblemData, plan: Timetable) -> None:
+    def _adopt(self, problem: ProblemData, plan: Timetable, kpis: Kpis | None = None) -> None:
+        """Make ``plan`` the current one (``kpis``: its checker's KPIs, when already known)."""
         self.plan = {
             problem.op_ids[i]: (problem.machine_ids[plan.machine[i]], plan.start[i], plan.end[i])
             for i in range(problem.num_ops)
         }
-        self.kpis = check(problem, plan).kpis
+        self.kpis = check(problem, plan).kpis if kpis is None else kpis
         self.version += 1
 
     @staticmethod

@@ -21,10 +21,7 @@ def current(scenario: Scenario, policy: RepairPolicy, action: Action) -> int | s
 
 
 def preset_of(policy: RepairPolicy) -> str:
-    for name, preset in REPAIR_PRESETS.items():
-        if (preset.stability, preset.neighbourhood) == (policy.stability, policy.neighbourhood):
-            return name
-    return "custom"
+    return policy.preset
 
 
 def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -> tuple[Scenario, RepairPolicy]:
@@ -32,9 +29,7 @@ def changed(scenario: Scenario, policy: RepairPolicy, event: ParameterChanged) -
     plant = scenario.plant
     if event.parameter == "preset":
         assert event.preset is not None
-        preset = REPAIR_PRESETS[event.preset]
-        return scenario, policy.model_copy(update={"stability": preset.stability,
-                                                   "neighbourhood": preset.neighbourhood})  # fmt: skip
+        return scenario, policy.with_preset(event.preset)
     if event.parameter == "kanban":
         assert event.buffer is not None and event.value is not None
         return with_kanban(scenario, {event.buffer: event.value}), policy
@@ -52,7 +47,7 @@ def careful(policy: RepairPolicy) -> RepairPolicy:
     equal makespan (docs/benchmarks.md)."""
     if policy.stability.moved_operations > 0:
         return policy
-    return policy.model_copy(update={"stability": REPAIR_PRESETS["stability"].stability})
+    return policy.model_copy(update={"stability": REPAIR_PRESETS["stability"].stability, "mode": "windows"})
 
 
 def touched(scenario: Scenario, event: ParameterChanged) -> set[str] | None:

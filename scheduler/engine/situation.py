@@ -97,10 +97,35 @@ def with_planned(windows: Mapping[str, list[Window]], problem: ProblemData) -> d
             for k, m in enumerate(problem.machine_ids)}  # fmt: skip
 
 
+class _Frozen(dict[str, Position]):
+    """Frozen places by operation id, also per machine as spans sorted by start: overlap
+    tests look at the few spans near the one tested (scanning them all was quadratic at
+    thousands of operations)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on: dict[str, list[Window]] = {}
+        self.longest = 0
+
+    def __setitem__(self, op_id: str, place: Position) -> None:
+        old = self.get(op_id)
+        if old is not None:
+            self.on[old[0]].remove((old[1], old[2]))
+        super().__setitem__(op_id, place)
+        bisect.insort(self.on.setdefault(place[0], []), (place[1], place[2]))
+        self.longest = max(self.longest, place[2] - place[1])
+
+    def meets(self, machine: str, start: int, end: int) -> bool:
+        """A frozen span on ``machine`` meets [start, end)."""
+        spans = self.on.get(machine, [])
+        first = bisect.bisect_left(spans, (start - self.longest, start - self.longest))
+        return any(b > start for _, b in spans[first : bisect.bisect_left(spans, (end, end))])
+
+
 def _reported(
     ledger: Ledger, problem: ProblemData, windows: dict[str, list[Window]], policy: RepairPolicy, warnings: list[str]
-) -> dict[str, Position]:
-    fixed: dict[str, Position] = {}
+) -> _Frozen:
+    fixed = _Frozen()
     for op_id, fact in ledger.operations.items():
         if op_id not in problem.op_index:
             continue  # an operation of an order cancelled before it started
@@ -130,7 +155,7 @@ def _inferred_start(
     factor = _factor(ledger, fact.machine, station, fact.end, policy)
     start = fact.end - max(1, math.ceil(duration * factor - 1e-9))
     op = problem.op_index[op_id]
-    preds = {problem.op_ids[a] for a, b in problem.precedences if b == op}
+    preds = {problem.op_ids[a] for a in problem.predecessors[op]}
     for other_id, other in ledger.operations.items():
         if other.end is None or other.end > fact.end or other_id == op_id:
             continue
@@ -207,14 +232,11 @@ def _implied(
 ) -> None:
     """A frozen operation implies that its job's earlier operations ran before it (their
     reports may simply come later): where the plan had them, or just before it."""
-    before: dict[int, list[int]] = {}
-    for a, b in problem.precedences:
-        before.setdefault(b, []).append(a)
     stack = list(fixed)
     while stack:
         op_id = stack.pop()
         succ, start = problem.op_index[op_id], fixed[op_id][1]
-        for pred in before.get(succ, []):
+        for pred in problem.predecessors[succ]:
             pred_id, lag = problem.op_ids[pred], problem.lag(pred, succ)
             if pred_id in fixed:
                 continue
@@ -273,16 +295,17 @@ def _blocked(
     k = bisect.bisect_right(spans, start, key=lambda w: w[1])
     if k < len(spans) and spans[k][0] < end:
         return True
+    if isinstance(fixed, _Frozen):
+        return fixed.meets(machine, start, end)
     return any(m == machine and s < end and start < e for m, s, e in fixed.values())
 
 
 def _after_predecessors(problem: ProblemData, op_id: str, start: int, fixed: Mapping[str, Position]) -> bool:
     op = problem.op_index[op_id]
-    for a, b in problem.precedences:
-        if b == op:
-            pred = fixed.get(problem.op_ids[a])
-            if pred is None or pred[2] + problem.lag(a, b) > start:
-                return False
+    for a in problem.predecessors[op]:
+        pred = fixed.get(problem.op_ids[a])
+        if pred is None or pred[2] + problem.lag(a, op) > start:
+            return False
     return True
 
 

@@ -145,18 +145,19 @@ def timetable_from_schedule(problem: ProblemData, schedule: Schedule) -> Timetab
 
 
 def schedule_from_timetable(problem: ProblemData, timetable: Timetable) -> Schedule:
-    return Schedule(
-        assignments=[
-            Assignment(
-                operation_id=problem.op_ids[i],
-                job_id=problem.job_ids[problem.op_job[i]],
-                machine_id=problem.machine_ids[timetable.machine[i]],
-                start=timetable.start[i],
-                end=timetable.end[i],
-            )
-            for i in range(problem.num_ops)
-        ]
-    )
+    """The schedule of a timetable. Built without validation (ids come from the problem, and
+    the engine bounds times with ``within_range``): validating 5 000 assignments took 100 ms."""
+    rows = [
+        Assignment.model_construct(
+            operation_id=problem.op_ids[i],
+            machine_id=problem.machine_ids[timetable.machine[i]],
+            start=timetable.start[i],
+            end=timetable.end[i],
+            job_id=problem.job_ids[problem.op_job[i]],
+        )
+        for i in range(problem.num_ops)
+    ]
+    return Schedule.model_construct(assignments=rows)
 
 
 def reference_of(problem: ProblemData, rows: Mapping[str, Position]) -> list[tuple[int, int] | None]:

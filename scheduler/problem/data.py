@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 Position = tuple[str, int, int]
 """An operation's place in a plan, by id: (machine id, start, end)."""
@@ -80,6 +81,14 @@ class ProblemData:
     @property
     def num_ops(self) -> int:
         return len(self.op_ids)
+
+    @cached_property
+    def predecessors(self) -> tuple[tuple[int, ...], ...]:
+        """Per operation, its routing predecessors (computed once: lookups are per operation)."""
+        preds: list[list[int]] = [[] for _ in range(self.num_ops)]
+        for a, b in self.precedences:
+            preds[b].append(a)
+        return tuple(tuple(p) for p in preds)
 
     def fixed(self, op: int) -> tuple[int, int, int] | None:
         return self.op_fixed[op] if self.op_fixed else None

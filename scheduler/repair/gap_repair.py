@@ -6,14 +6,13 @@ new order), or a predecessor now ends too late. A forced operation goes into the
 free gap (on any eligible machine) after its predecessors; everything else stays. Unlike
 right-shift it may change machine sequences, so it usually moves only the disrupted job
 chains. It returns None when the result would break a kanban or CONWIP cap: right-shift
-answers then.
+answers then. The caller checks what it returns (the pipeline checks every candidate once).
 """
 
 from __future__ import annotations
 
 import bisect
 
-from scheduler.check import check
 from scheduler.problem import ProblemData, Timetable
 from scheduler.repair.right_shift import (
     Reference,
@@ -37,6 +36,7 @@ def gap_repair(problem: ProblemData, reference: Reference) -> Timetable | None:
         if ref is not None and (duration := problem.duration(i, ref[0])) is not None:
             machine[i], start[i], end[i] = ref[0], ref[1], ref[1] + duration
             bisect.insort(busy[ref[0]], (start[i], end[i]))
+    longest = max([b - a for w in busy for a, b in w] + [d for modes in problem.op_modes for _, d in modes])
     preds: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for a, b in problem.precedences:
         preds[b].append((a, problem.lag(a, b)))
@@ -49,28 +49,30 @@ def gap_repair(problem: ProblemData, reference: Reference) -> Timetable | None:
         if ref is not None and problem.duration(i, ref[0]) is not None:
             slot = (start[i], end[i])
             busy[machine[i]].remove(slot)
-            if start[i] >= ready and _free(busy[machine[i]], start[i], end[i]):
+            if start[i] >= ready and _free(busy[machine[i]], start[i], end[i], longest):
                 bisect.insort(busy[machine[i]], slot)
                 continue
         machine[i], start[i] = min(
-            ((m, _gap(busy[m], ready, d)) for m, d in problem.op_modes[i]),
+            ((m, _gap(busy[m], ready, d, longest)) for m, d in problem.op_modes[i]),
             key=lambda option: (option[1] + (problem.duration(i, option[0]) or 0), option[0] != machine[i]),
         )
         end[i] = start[i] + (problem.duration(i, machine[i]) or 1)
         bisect.insort(busy[machine[i]], (start[i], end[i]))
     plan = Timetable(tuple(machine), tuple(start), tuple(end))
-    return plan if check(problem, plan).valid and within_caps(problem, plan) else None
+    return plan if within_caps(problem, plan) else None
 
 
-def _free(busy: list[tuple[int, int]], start: int, end: int) -> bool:
-    """No interval of ``busy`` (sorted by start, possibly overlapping) meets [start, end)."""
-    return all(b <= start for _, b in busy[: bisect.bisect_left(busy, (end, end))])
+def _free(busy: list[tuple[int, int]], start: int, end: int, longest: int) -> bool:
+    """No interval of ``busy`` (sorted by start, possibly overlapping, none longer than
+    ``longest``) meets [start, end): only those starting after start - longest can."""
+    first = bisect.bisect_left(busy, (start - longest, start - longest))
+    return all(b <= start for _, b in busy[first : bisect.bisect_left(busy, (end, end))])
 
 
-def _gap(busy: list[tuple[int, int]], ready: int, duration: int) -> int:
+def _gap(busy: list[tuple[int, int]], ready: int, duration: int, longest: int) -> int:
     """Earliest start >= ``ready`` with [start, start + duration) clear of ``busy`` (sorted)."""
     t = ready
-    for a, b in busy:
+    for a, b in busy[bisect.bisect_left(busy, (ready - longest, ready - longest)) :]:
         if b <= t:
             continue
         if a >= t + duration:

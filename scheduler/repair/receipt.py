@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, replace
 
 from scheduler.check import CheckReport, Kpis
 from scheduler.problem import ProblemData, Timetable
@@ -35,13 +36,15 @@ def change(problem: ProblemData, reference: Reference, plan: Timetable) -> Chang
 class Receipt:
     event_id: str
     tier: str
-    """Which tier answered: ``cp_sat``, ``right_shift``, ``gap_repair`` (both tier 0), or
-    ``none`` (nothing to repair)."""
+    """A :class:`TierName` value: ``cp_sat``, ``right_shift``, ``gap_repair`` (both tier 0),
+    or ``none`` (nothing to repair)."""
     solver_status: str
     """CP-SAT's status (``optimal``, ``feasible``, ``infeasible``, ``no_solution``), or
     ``not_run`` when no budget was left for it or there was nothing to repair."""
     reason: str
     latency_ms: float
+    """From the event's arrival to the end of the engine's work on it (repair, checks, the
+    schedule built): what the caller of the engine waits."""
     budget_ms: int
     makespan_before: int
     makespan_after: int
@@ -59,6 +62,10 @@ class Receipt:
     warnings: tuple[str, ...] = ()
     """What the answer rests on that the caller should know: late facts and by how much,
     sequence gaps, assumed downtime ends, inferred starts."""
+
+    def stamped(self, began: float) -> Receipt:
+        """This receipt with its latency measured from ``began`` (``time.perf_counter()``) to now."""
+        return replace(self, latency_ms=round((time.perf_counter() - began) * 1000, 2))
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Sequence
 
 from scheduler.check import overload
@@ -28,11 +29,15 @@ Reference = Sequence[tuple[int, int] | None]
 _MAX_ROUNDS = 500
 
 
-def right_shift(problem: ProblemData, reference: Reference) -> Timetable | None:
+def right_shift(
+    problem: ProblemData, reference: Reference, deadline: float | None = None, keep_starts: bool = True
+) -> Timetable | None:
     """The right-shift repair of ``reference``, or None when the caps do not settle (a
-    deadlock of kept sequences behind an overfilled buffer): :func:`serial` answers then."""
+    deadlock of kept sequences behind an overfilled buffer) or by ``deadline``
+    (``time.perf_counter()``): :func:`serial` answers then, in one pass. Without
+    ``keep_starts`` operations may also start before their old starts: :func:`left_shift`."""
     n = problem.num_ops
-    machine, duration, lower = _placement(problem, reference)
+    machine, duration, lower = _placement(problem, reference, keep_starts)
     after: dict[int, int] = {}  # op -> op it now follows on its machine (a minimal resequencing)
     order: list[int] = []
     successors: list[list[tuple[int, int]]] = []
@@ -49,6 +54,8 @@ def right_shift(problem: ProblemData, reference: Reference) -> Timetable | None:
         if fix is None:
             return table
         kind, op, value = fix
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
         if kind == "delay":
             lower[op] = max(lower[op], value)
         elif kind == "after" and after.get(op) != value:
@@ -58,13 +65,23 @@ def right_shift(problem: ProblemData, reference: Reference) -> Timetable | None:
     return None
 
 
+def left_shift(problem: ProblemData, plan: Timetable, deadline: float | None = None) -> Timetable | None:
+    """``plan`` with every machine's and job's sequence kept and each operation as early as
+    they, the caps and the downtimes allow (a semi-active schedule), so that what a repair
+    gained early reaches the end; None when the caps do not settle."""
+    reference = [(plan.machine[i], plan.start[i]) for i in range(problem.num_ops)]
+    return right_shift(problem, reference, deadline, keep_starts=False)
+
+
 def tier_zero(problem: ProblemData, reference: Reference) -> Timetable:
     """Right-shift, or the serial schedule when right-shift cannot settle: always valid."""
     with gc_paused():
         return right_shift(problem, reference) or serial(problem, reference)
 
 
-def _placement(problem: ProblemData, reference: Reference) -> tuple[list[int], list[int], list[int]]:
+def _placement(
+    problem: ProblemData, reference: Reference, keep_starts: bool = True
+) -> tuple[list[int], list[int], list[int]]:
     machine, duration, lower = [], [], []
     for i in range(problem.num_ops):
         fixed = problem.fixed(i)
@@ -82,7 +99,7 @@ def _placement(problem: ProblemData, reference: Reference) -> tuple[list[int], l
             m, old_start = min(problem.op_modes[i], key=lambda mode: mode[1])[0], floor
         machine.append(m)
         duration.append(problem.duration(i, m) or 1)
-        lower.append(max(old_start, floor))
+        lower.append(max(old_start, floor) if keep_starts else floor)
     return machine, duration, lower
 
 

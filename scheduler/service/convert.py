@@ -24,6 +24,7 @@ from scheduler.domain.documents import DEFAULT_LIMITS, DocumentLimits, check_siz
 from scheduler.domain.errors import FieldProblem, field_problems
 from scheduler.domain.events import Event
 from scheduler.domain.files import parse_scenario
+from scheduler.domain.tiers import TierName
 from scheduler.domain.timebase import TimeBase, TimeUnit, use_timebase
 from scheduler.problem import Position
 from scheduler.rpc.v1 import scheduler_pb2 as pb
@@ -45,12 +46,7 @@ _UNITS = {
     TimeUnit.MINUTE: pb.TIME_UNIT_MINUTE,
     TimeUnit.HOUR: pb.TIME_UNIT_HOUR,
 }
-_TIERS = {
-    "none": pb.REPAIR_TIER_NONE,
-    "right_shift": pb.REPAIR_TIER_RIGHT_SHIFT,
-    "gap_repair": pb.REPAIR_TIER_GAP_REPAIR,
-    "cp_sat": pb.REPAIR_TIER_CP_SAT,
-}
+_TIERS = {t.value: pb.RepairTier.Value(f"REPAIR_TIER_{t.name}") for t in TierName}  # one proto value per tier
 TIER_NAMES = {v: k for k, v in _TIERS.items()}
 __all__ = [  # with the generated modules, for the servicer, the server and clients
     "TIER_NAMES",

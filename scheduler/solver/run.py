@@ -23,6 +23,8 @@ class SolveStatus(StrEnum):
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
     """No solution found within the limit (CP-SAT's UNKNOWN)."""
+    DISPATCH = "dispatch"
+    """CP-SAT found none within the limit: the plan is the dispatch construction's."""
 
     @property
     def has_solution(self) -> bool:
@@ -74,12 +76,27 @@ class StopToken:
         self._lock = threading.Lock()
         self._solver: cp_model.CpSolver | None = None
         self._stopped = False
+        self._children: list[StopToken] = []
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
             if self._solver is not None:
                 self._solver.stop_search()
+            children = list(self._children)
+        for child in children:
+            child.stop()
+
+    def child(self) -> StopToken:
+        """A token that this one stops too, but that stops alone: a watchdog stops one
+        solve, not the call (and the events still to come in it)."""
+        token = StopToken()
+        with self._lock:
+            if self._stopped:
+                token._stopped = True
+            else:
+                self._children.append(token)
+        return token
 
     @property
     def stopped(self) -> bool:
@@ -101,19 +118,26 @@ def solve(
     pinned: Mapping[int, tuple[int, int, int]] | None = None,
     makespan_cap: int | None = None,
     stop: StopToken | None = None,
+    push_left: bool = False,
 ) -> SolveResult:
     """Optimise ``problem`` under ``weights`` (default: the problem's own).
 
     For repair: ``stability`` adds change terms against the old plan, ``pinned`` keeps
     operations outside the neighbourhood in place, ``makespan_cap`` bounds the makespan,
-    and ``stop`` can end the search early. Outcomes are statuses; an invalid model is a
-    bug in this package and raises.
+    and ``stop`` can end the search early. ``push_left`` breaks ties by the sum of the
+    free operations' ends (a repair window: its makespan is mostly that of the work after
+    it, so only starting earlier can gain there). Outcomes are statuses; an invalid model
+    is a bug in this package and raises.
     """
     began = time.perf_counter()
     model = cp_model.CpModel()
     variables = create_variables(model, problem, pinned)
     add_all(model, problem, variables)
     objective = set_objective(model, problem, variables, weights or problem.weights, stability, makespan_cap)
+    if push_left:
+        ends = [variables.end[i] for i in range(problem.num_ops) if variables.constant[i] is None]
+        scale = len(ends) * (makespan_cap or problem.horizon) + 1  # lexicographic: ties only
+        model.minimize(cp_model.LinearExpr.weighted_sum([objective, cp_model.LinearExpr.sum(ends)], [scale, 1]))
     if hint is not None:
         add_hint(model, problem, variables, hint, pinned or {})
     built = time.perf_counter()

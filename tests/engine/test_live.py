@@ -134,7 +134,6 @@ def test_a_slower_station_stretches_its_remaining_operations():
     for a in result.schedule.assignments:
         if a.machine_id == "PAINT-1" and a.start >= 200:
             assert a.end - a.start == math.ceil(durations[a.operation_id]["PAINT-1"] * 1.5 - 1e-9)
-    assert result.receipt.makespan_after >= result.receipt.makespan_before
 
 
 def test_a_duplicate_event_has_no_second_effect():

@@ -76,6 +76,8 @@ class _RepairTierEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RepairTier
     REPAIR_TIER_RIGHT_SHIFT: _RepairTier.ValueType  # 2
     REPAIR_TIER_GAP_REPAIR: _RepairTier.ValueType  # 3
     REPAIR_TIER_CP_SAT: _RepairTier.ValueType  # 4
+    REPAIR_TIER_LEFT_SHIFT: _RepairTier.ValueType  # 5
+    """Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
 
 class RepairTier(_RepairTier, metaclass=_RepairTierEnumTypeWrapper): ...
 
@@ -85,6 +87,8 @@ REPAIR_TIER_NONE: RepairTier.ValueType  # 1
 REPAIR_TIER_RIGHT_SHIFT: RepairTier.ValueType  # 2
 REPAIR_TIER_GAP_REPAIR: RepairTier.ValueType  # 3
 REPAIR_TIER_CP_SAT: RepairTier.ValueType  # 4
+REPAIR_TIER_LEFT_SHIFT: RepairTier.ValueType  # 5
+"""Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
 Global___RepairTier: _TypeAlias = RepairTier  # noqa: Y015
 
 @_typing.final

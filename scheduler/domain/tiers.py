@@ -1,0 +1,18 @@
+"""The names of the repair tiers: what a receipt says answered."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TierName(StrEnum):
+    """Which tier answered a repair. The proto's ``RepairTier`` has one value per name
+    (``REPAIR_TIER_<NAME>``); a test keeps the two in step."""
+
+    NONE = "none"
+    """Nothing to repair."""
+    RIGHT_SHIFT = "right_shift"
+    GAP_REPAIR = "gap_repair"
+    LEFT_SHIFT = "left_shift"
+    """Tier 0's plan, every operation as early as its sequences allow."""
+    CP_SAT = "cp_sat"

@@ -1,0 +1,106 @@
+"""What one repair carries from tier to tier: the state it repairs, the policy and its
+clock, and the best checker-valid candidate so far. A tier is any object with a ``name``
+and a ``run(attempt)`` that may offer candidates (:class:`Tier`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Set
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scheduler.check import CheckReport, check
+from scheduler.domain import RepairPolicy
+from scheduler.domain.tiers import TierName
+from scheduler.problem import ProblemData, Timetable
+from scheduler.repair.receipt import Change, change
+from scheduler.repair.right_shift import Reference
+from scheduler.solver import SolveResult, Stability, StopToken
+
+
+@dataclass(frozen=True)
+class Candidate:
+    tier: TierName
+    plan: Timetable
+    report: CheckReport
+    moves: Change
+    score: int
+    """The policy's repair objective: efficiency x scale + the stability terms."""
+
+
+@dataclass
+class Attempt:
+    problem: ProblemData
+    reference: Reference
+    policy: RepairPolicy
+    seeds: Set[int]
+    """The operations the event disturbed (indices)."""
+    began: float
+    """When the event arrived (``time.perf_counter()``): the budget counts from there."""
+    seed: int = 0
+    stop: StopToken | None = None
+    best: Candidate | None = None
+    shifted: Timetable | None = None
+    """Right-shift's plan (None when it could not settle and the serial schedule stood in)."""
+    cap: int = 0
+    """No answer has a longer makespan than tier 0's."""
+    solves: list[SolveResult] = field(default_factory=list)
+    status: str = "not_run"
+    reason: str = ""
+    free: set[int] = field(default_factory=set)
+    """Every operation CP-SAT was allowed to move, over all its models."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s = self.policy.stability
+        self.stability = Stability(tuple(self.reference), s.moved_operations, s.total_abs_shift,
+                                   s.machine_reassignments, s.efficiency_scale)  # fmt: skip
+
+    @property
+    def deadline(self) -> float:
+        return self.began + self.policy.budget_ms / 1000
+
+    def left_s(self) -> float:
+        """Seconds a solver may still use: the budget less the elapsed time and the margin
+        (with ``deterministic``, the whole budget whatever the clock says: reproducible)."""
+        if self.policy.deterministic:
+            return (self.policy.budget_ms - self.policy.margin_ms) / 1000
+        return self.deadline - time.perf_counter() - self.policy.margin_ms / 1000
+
+    @property
+    def counts_moves(self) -> bool:
+        s = self.stability
+        return bool(s.moved or s.shift or s.reassigned)
+
+    @property
+    def compacts(self) -> bool:
+        """Starting earlier never hurts the objective: no move costs and no earliness term."""
+        return not self.counts_moves and not self.problem.weights.earliness
+
+    def consider(self, tier: TierName, plan: Timetable) -> Candidate:
+        """Check and score ``plan``; it becomes the best when valid and better."""
+        found = self.candidate(tier, plan)
+        if self.best is None or better(found, self.best):
+            self.best = found
+        return found
+
+    def candidate(self, tier: TierName, plan: Timetable) -> Candidate:
+        report = check(self.problem, plan)
+        moves = change(self.problem, self.reference, plan)
+        s = self.stability
+        score = (s.efficiency_scale * report.kpis.objective + s.moved * moves.moved_operations
+                 + s.shift * moves.total_abs_shift + s.reassigned * moves.machine_reassignments)  # fmt: skip
+        return Candidate(tier, plan, report, moves, score)
+
+
+def better(found: Candidate, best: Candidate) -> bool:
+    """Valid beats invalid, then the lower policy score wins."""
+    return found.report.valid and (not best.report.valid or found.score < best.score)
+
+
+class Tier(Protocol):
+    """One step of the pipeline: it reads the attempt and may offer candidates."""
+
+    name: TierName
+
+    def run(self, attempt: Attempt) -> None: ...
