@@ -41,7 +41,7 @@ from scheduler.domain.state import RepairState
 from scheduler.engine import parameters, rules, takt
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, on_machines
-from scheduler.engine.result import RepairResult, refuse_conflicting_duplicate, within_range
+from scheduler.engine.result import Answers, RepairResult, within_range
 from scheduler.engine.situation import derive
 from scheduler.problem import (
     Position,
@@ -74,7 +74,7 @@ class LivePlan:
     now: int = 0
     version: int = 1
     ledger: Ledger = field(default_factory=Ledger)
-    answered: dict[tuple[str, str], tuple[Event, RepairResult]] = field(default_factory=dict)
+    answered: Answers = field(default_factory=Answers)
     kpis: Kpis | None = None
     rule_log: list[Event] = field(default_factory=list)
     """Parameter changes and the rules' records, in the order taken."""
@@ -131,14 +131,15 @@ class LivePlan:
         """Apply one event and repair within ``budget_ms`` (default: the policy's), counted
         from ``began`` (``time.perf_counter()``); ``stop`` ends CP-SAT early. An event that is
         invalid, or after which no valid plan was found, raises InputError and changes nothing."""
-        key = (event.source, event.event_id)
-        if key in self.answered:
-            first, result = self.answered[key]
-            refuse_conflicting_duplicate(first, event)
-            return result
+        first = self.answered.first(event)
+        if isinstance(first, tuple):  # answered long ago: its receipt, the plan as it is now
+            problem = self.problem()
+            return RepairResult(first[0], first[1], problem, self.timetable(problem))
+        if first is not None:
+            return first
         after, result = self.attempt(event, began, budget_ms, stop)
         self.take(after)
-        self.answered[key] = (event, result)
+        self.answered.add(event, result)
         return result
 
     def attempt(
@@ -263,7 +264,7 @@ class LivePlan:
     def fork(self) -> LivePlan:
         """An independent copy (a what-if): nothing done to it reaches this plan."""
         twin = copy.copy(self)
-        twin.plan, twin.ledger, twin.answered = dict(self.plan), self.ledger.copy(), {}
+        twin.plan, twin.ledger, twin.answered = dict(self.plan), self.ledger.copy(), Answers()
         twin.rule_log = list(self.rule_log)
         return twin
 

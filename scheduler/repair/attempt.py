@@ -50,6 +50,9 @@ class Attempt:
     free: set[int] = field(default_factory=set)
     """Every operation CP-SAT was allowed to move, over all its models."""
     timings: dict[str, float] = field(default_factory=dict)
+    reserve_s: float = 0.0
+    """Kept back from every solver's time for what follows its answer (a left-shift and a
+    check of the whole plan): half as long again as tier 0's right-shift and check took."""
 
     def __post_init__(self) -> None:
         s = self.policy.stability
@@ -65,7 +68,7 @@ class Attempt:
         (with ``deterministic``, the whole budget whatever the clock says: reproducible)."""
         if self.policy.deterministic:
             return (self.policy.budget_ms - self.policy.margin_ms) / 1000
-        return self.deadline - time.perf_counter() - self.policy.margin_ms / 1000
+        return self.deadline - time.perf_counter() - self.policy.margin_ms / 1000 - self.reserve_s
 
     @property
     def counts_moves(self) -> bool:

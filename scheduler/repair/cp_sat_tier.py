@@ -15,6 +15,7 @@ and kept only when it scores better.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from scheduler.problem import ProblemData, Timetable
 from scheduler.problem.neighbourhood import affected_operations
 from scheduler.problem.window import window
 from scheduler.repair.attempt import Attempt
+from scheduler.repair.gc_pause import gc_paused
 from scheduler.repair.right_shift import left_shift
 from scheduler.solver import SolverConfig, SolveResult, SolveStatus, Stability, StopToken, solve
 
@@ -93,7 +95,9 @@ class CpSat:
                 self.rate.learn(len(free), result.wall_time_s, solved_last)
             if a.stop is not None and a.stop.stopped:
                 break
-        if a.best.tier != TierName.CP_SAT and not a.reason:
+        if a.best.tier == TierName.CP_SAT:
+            a.reason = ""  # the reason says why an answer is not CP-SAT's
+        elif not a.reason:
             a.reason = _REASONS.get(a.status, "CP-SAT found nothing better")
 
     def _windows(self, a: Attempt, pool: list[int], everything: list[int]) -> Iterator[tuple[set[int], float]]:
@@ -128,6 +132,7 @@ class CpSat:
     def _solve(self, a: Attempt, free: set[int], seconds: float, cold: bool) -> SolveResult:
         assert a.best is not None
         plan = a.best.plan
+        began = time.perf_counter()
         part = window(a.problem, plan, free, a.cap)
         s = a.stability
         if part is None:
@@ -137,6 +142,8 @@ class CpSat:
             problem, hint, pinned = part.problem, part.restrict(plan), {}
             stability = Stability(tuple(a.reference[i] for i in part.ops), s.moved, s.shift, s.reassigned,
                                   s.efficiency_scale)  # fmt: skip
+        if not a.policy.deterministic:  # building the window took some of its time
+            seconds = max(MIN_SOLVE_S / 2, min(seconds, a.left_s()))
         config = SolverConfig(
             time_limit_s=seconds if a.policy.deterministic else seconds * _SOLVER_SHARE,
             workers=a.policy.workers,
@@ -146,16 +153,21 @@ class CpSat:
             # Both workers improve the hint unless moves count or the start is cold (decisions/0003).
             improve_only=not (cold or a.counts_moves),
         )
+        built = time.perf_counter()
         result = watched(problem, config, seconds, None if cold else hint, stability, pinned, a.cap, a.stop,
                          push_left=a.compacts and part is not None)  # fmt: skip
+        solved = time.perf_counter()
         a.solves.append(result)
         a.status = result.status.value
         a.free |= free
         if result.timetable is not None:
-            found = result.timetable if part is None else part.merge(plan, result.timetable)
-            if a.compacts and part is not None:  # what the window gained reaches the end once the rest moves up
-                found = left_shift(a.problem, found, a.deadline) or found
-            a.consider(TierName.CP_SAT, found)
+            with gc_paused():
+                found = result.timetable if part is None else part.merge(plan, result.timetable)
+                if a.compacts and part is not None:  # what the window gained reaches the end once the rest moves up
+                    found = left_shift(a.problem, found, a.deadline) or found
+                a.consider(TierName.CP_SAT, found)
+        for step, ms in (("window", built - began), ("solve", solved - built), ("after", time.perf_counter() - solved)):
+            a.timings[f"cp_sat.{step}"] = round(a.timings.get(f"cp_sat.{step}", 0.0) + ms * 1000, 2)
         return result
 
 

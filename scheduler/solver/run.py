@@ -135,9 +135,7 @@ def solve(
     add_all(model, problem, variables)
     objective = set_objective(model, problem, variables, weights or problem.weights, stability, makespan_cap)
     if push_left:
-        ends = [variables.end[i] for i in range(problem.num_ops) if variables.constant[i] is None]
-        scale = len(ends) * (makespan_cap or problem.horizon) + 1  # lexicographic: ties only
-        model.minimize(cp_model.LinearExpr.weighted_sum([objective, cp_model.LinearExpr.sum(ends)], [scale, 1]))
+        _push_left(model, problem, variables, objective, makespan_cap or problem.horizon)
     if hint is not None:
         add_hint(model, problem, variables, hint, pinned or {})
     built = time.perf_counter()
@@ -176,6 +174,15 @@ def solve(
         wall_time_s=time.perf_counter() - began,
         build_time_s=built - began,
     )
+
+
+def _push_left(
+    model: cp_model.CpModel, problem: ProblemData, v: Variables, objective: cp_model.LinearExprT, latest: int
+) -> None:
+    """Minimise ``objective``, then (lexicographically: ties only) the free operations' ends."""
+    ends = [v.end[i] for i in range(problem.num_ops) if v.constant[i] is None]
+    scale = len(ends) * latest + 1
+    model.minimize(cp_model.LinearExpr.weighted_sum([objective, cp_model.LinearExpr.sum(ends)], [scale, 1]))
 
 
 def add_hint(

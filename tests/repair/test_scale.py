@@ -7,8 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from scheduler.check import check
-from scheduler.domain import RepairPolicy, Scenario
+from scheduler.domain import InputError, RepairPolicy, Scenario
 from scheduler.domain.events import DowntimeEnded, DowntimeStarted
 from scheduler.domain.files import load_scenario
 from scheduler.domain.tiers import TierName
@@ -141,3 +143,19 @@ def test_a_synthetic_job_shop_schedule_round_trips_through_the_unvalidated_build
     sc.check_schedule(schedule)  # raises if an operation is missing or on a machine it cannot use
     assert [a.operation_id for a in schedule.assignments] == list(problem.op_ids)
     assert schedule.model_dump() == type(schedule).model_validate(schedule.model_dump()).model_dump()
+
+
+def test_old_answers_keep_their_receipt_but_not_their_plan():
+    sc = scenario(line("A", "B"), [job(f"J{k}", ("A", 2), ("B", 4)) for k in range(4)])
+    live = LivePlan.create(sc, policy=RepairPolicy(budget_ms=100, margin_ms=0, workers=1, deterministic=True))
+    live.answered.KEEP = 2  # what is kept whole, small for the test
+    stops = [DowntimeStarted(event_id=f"s{k}", time=1 + k, machine="A", downtime_id=f"d{k}", expected_duration=1)
+             for k in range(4)]  # fmt: skip
+    first = [live.apply(event) for event in stops]
+    again = live.apply(stops[0])  # answered long ago: first receipt and version, the plan of now
+    assert (again.version, again.receipt) == (first[0].version, first[0].receipt)
+    assert again.timetable == first[-1].timetable and check(again.problem, again.timetable).valid
+    assert live.apply(stops[-1]) is first[-1]  # recent: the very answer
+    changed = stops[0].model_copy(update={"machine": "B"})
+    with pytest.raises(InputError):
+        live.apply(changed)
