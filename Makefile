@@ -48,7 +48,7 @@ bench: install-dev
 	$(BIN)/lean-scheduler bench --suite full --out $(OUT)/bench
 
 ## make bench-targets: the cells the README's targets name (ta21 and ta51 at 500 ms, ta71 at
-## 200 ms, 200 events each; about 2 hours on 2 cores) into out/bench-targets
+## 200 ms, each on its own and chained, 200 events each; about 4 hours on 2 cores) into out/bench-targets
 bench-targets: install-dev
 	$(BIN)/lean-scheduler bench --suite targets --out $(OUT)/bench-targets
 

@@ -9,6 +9,7 @@ and the stability policy, and the 10 s reference all start from that frozen stat
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 import time
@@ -27,6 +28,7 @@ from scheduler.check import check
 from scheduler.domain import Scenario, Schedule
 from scheduler.domain.files import load_plan, load_scenario
 from scheduler.engine import LivePlan
+from scheduler.jssp import scenario_from_matrices
 from scheduler.problem import ProblemData, Timetable, compile_problem, schedule_from_timetable
 from scheduler.repair import change, tier_zero
 from scheduler.solver import SolverConfig, solve
@@ -50,14 +52,36 @@ class Settings:
     workers: int = 2
 
 
+CHAIN = "+chain"
+"""An instance name ending so (``ta21+chain``): its events are applied in sequence, as on a
+real shift (the default repair's answer to one is the state the next one meets)."""
+
+
 def scenario_path(name: str) -> Path:
     return ROOT / "scenarios" / ("demo_line.yaml" if name == "demo" else f"jssp/{name}.json")
+
+
+def synthetic(jobs: int, machines: int, seed: int) -> Scenario:
+    """A Taillard-style instance: each job visits every machine once in a random order,
+    durations uniform in 1..99."""
+    rng = random.Random(seed)
+    order = [rng.sample(range(machines), machines) for _ in range(jobs)]
+    durations = [[rng.randint(1, 99) for _ in range(machines)] for _ in range(jobs)]
+    return scenario_from_matrices(f"syn{jobs}x{machines}", order, durations)
+
+
+def load(name: str) -> Scenario:
+    """A shipped scenario, or ``synJxM``: the synthetic J x M instance (seed J * 1000 + M)."""
+    if name.startswith("syn"):
+        jobs, machines = (int(x) for x in name[3:].split("x"))
+        return synthetic(jobs, machines, seed=jobs * 1000 + machines)
+    return load_scenario(scenario_path(name))
 
 
 def base_plan(name: str) -> tuple[Scenario, Schedule]:
     """The instance and its base plan: stored in ``benchmarks/plans`` (60 s CP-SAT), else a
     deterministic solve (5 units of deterministic time, one worker, seed 0)."""
-    scenario = load_scenario(scenario_path(name))
+    scenario = load(name)
     stored = ROOT / "benchmarks" / "plans" / f"{name}.json"
     if stored.exists():
         return scenario, load_plan(stored, scenario)
@@ -74,16 +98,23 @@ def _config(settings: Settings, seconds: float) -> SolverConfig:
 
 
 def repair_records(name: str, settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
-    """Per event: what each method answered (latency, quality, change, tier, validity)."""
-    scenario, schedule = base_plan(name)
+    """Per event: what each method answered (latency, quality, change, tier, validity).
+    With :data:`CHAIN` the events meet the state the default repair (first budget) left."""
+    chained = name.endswith(CHAIN)
+    scenario, schedule = base_plan(name.removesuffix(CHAIN))
     workers = 1 if settings.deterministic else settings.workers
     policy = scenario.policy.repair.model_copy(update={"deterministic": settings.deterministic, "workers": workers})
     base = LivePlan.create(scenario, schedule, policy)
     makespan = max(a.end for a in schedule.assignments)
-    events = [e for e in stream(scenario, makespan, 3 * settings.events, settings.seed) if not base.preview(e)[2]]
-    records = []
-    for event in events[: settings.events]:
-        problem, reference, _ = base.preview(event)
+    records: list[dict[str, Any]] = []
+    for event in stream(scenario, makespan, 3 * settings.events, settings.seed):
+        if len(records) == settings.events:
+            break
+        problem, reference, unchanged = base.preview(event)
+        if unchanged:  # nothing to repair: not a cell's event (but part of the shift when chained)
+            if chained:
+                base.apply(event)
+            continue
         began = time.perf_counter()
         tier0 = tier_zero(problem, reference)
         rs_ms = (time.perf_counter() - began) * 1000
@@ -103,10 +134,14 @@ def repair_records(name: str, settings: Settings, progress: Progress | None = No
                 live.policy = policy.with_preset("efficiency" if preset == "default" else preset)
                 live.policy = live.policy.model_copy(update={"budget_ms": budget})
                 result = live.apply(event)
+                if preset == "default" and budget == settings.budgets[0]:
+                    following = live
                 receipt = result.receipt
                 row[f"{preset}@{budget}"] = _answer(problem, reference, result.timetable, receipt.latency_ms,
                                                     receipt.tier, receipt.solver_status)  # fmt: skip
         records.append(row)
+        if chained:
+            base = following
         if progress:
             progress(1)
     return {"instance": name, "operations": len(schedule.assignments), "records": records}

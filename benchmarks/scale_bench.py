@@ -13,7 +13,6 @@ import argparse
 import cProfile
 import json
 import pstats
-import random
 import resource
 import statistics
 import sys
@@ -24,40 +23,27 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cells import ROOT, scenario_path
+from cells import ROOT, load
 from disruptions import downtimes
 
 from scheduler.check import check
-from scheduler.domain import REPAIR_PRESETS, Scenario, Schedule
-from scheduler.domain.files import load_plan, load_scenario
+from scheduler.domain import REPAIR_PRESETS, RepairPolicy, Scenario, Schedule
+from scheduler.domain.files import load_plan
 from scheduler.engine import LivePlan
-from scheduler.jssp import scenario_from_matrices
 from scheduler.problem import ProblemData, compile_problem, schedule_from_timetable
 from scheduler.repair import Reference, tier_zero
-from scheduler.repair.dispatch import dispatch
 from scheduler.solver import SolverConfig, solve
-
-
-def synthetic(jobs: int, machines: int, seed: int) -> Scenario:
-    """A Taillard-style instance: each job visits every machine once in a random order,
-    durations uniform in 1..99."""
-    rng = random.Random(seed)
-    order = [rng.sample(range(machines), machines) for _ in range(jobs)]
-    durations = [[rng.randint(1, 99) for _ in range(machines)] for _ in range(jobs)]
-    return scenario_from_matrices(f"syn{jobs}x{machines}", order, durations)
 
 
 def instance(name: str, base_s: float) -> tuple[Scenario, Schedule]:
     """The scenario and a base plan: stored in benchmarks/plans, else CP-SAT for ``base_s``
     hinted with the dispatch plan (the dispatch plan when CP-SAT finds nothing)."""
-    if name.startswith("syn"):
-        jobs, machines = (int(x) for x in name[3:].split("x"))
-        scenario = synthetic(jobs, machines, seed=jobs * 1000 + machines)
-    else:
-        scenario = load_scenario(scenario_path(name))
+    scenario = load(name)
     stored = ROOT / "benchmarks" / "plans" / f"{name}.json"
     if stored.exists():
         return scenario, load_plan(stored, scenario)
+    from scheduler.repair.dispatch import dispatch  # noqa: PLC0415 (absent from checkouts before it: --before runs)
+
     problem = compile_problem(scenario)
     start = dispatch(problem)
     result = solve(problem, SolverConfig(time_limit_s=base_s, workers=2, probing=False), hint=start)
@@ -67,6 +53,14 @@ def instance(name: str, base_s: float) -> tuple[Scenario, Schedule]:
     return scenario, schedule
 
 
+def _preset(policy: RepairPolicy, name: str) -> RepairPolicy:
+    """The policy with a preset (also on checkouts from before ``with_preset``, to measure them)."""
+    if hasattr(policy, "with_preset"):
+        return policy.with_preset(name)
+    preset = REPAIR_PRESETS[name]
+    return policy.model_copy(update={"stability": preset.stability, "neighbourhood": preset.neighbourhood})
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
@@ -74,7 +68,7 @@ def rss_mb() -> float:
 
 def latency(args: argparse.Namespace) -> dict[str, Any]:
     scenario, schedule = instance(args.instance, args.base_s)
-    policy = scenario.policy.repair.with_preset(args.preset).model_copy(update={"budget_ms": args.budget_ms})
+    policy = _preset(scenario.policy.repair, args.preset).model_copy(update={"budget_ms": args.budget_ms})
     live = LivePlan.create(scenario, schedule, policy)
     makespan = max(a.end for a in schedule.assignments)
     machines = [m.id for s in scenario.plant.stations for m in s.machines]

@@ -1,7 +1,9 @@
 """The suites: ``smoke`` (CI: minutes, deterministic limits, fixed seeds; it asserts quality
-and validity, never timings), ``full`` (every instance and budget: about a day on 2 cores)
-and ``targets`` (the full suite's cells that the README's targets name: ta21 and ta51 at
-500 ms, ta71 at 200 ms, 200 events each; about 2 hours)."""
+and validity, never timings), ``full`` (every instance and budget, the 5 000-operation
+``syn200x25`` and chained streams: more than a day on 2 cores) and ``targets`` (the full
+suite's cells that the README's targets name: ta21 and ta51 at 500 ms, ta71 at 200 ms, each
+on its own and chained (``+chain``: events in sequence, as on a shift), 200 events each;
+about 4 hours)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class Suite:
 SUITES = {
     "smoke": Suite(
         name="smoke",
-        repair=["ft10", "la16", "demo"],
+        repair=["ft10", "la16", "demo", "la16+chain"],
         settings=Settings(budgets=(200, 500), events=4, seed=1, reference_s=2.0, deterministic=True),
         initial=["ft10", "la16"],
         initial_seconds=(1.0,),
@@ -42,7 +44,7 @@ SUITES = {
     ),
     "full": Suite(
         name="full",
-        repair=[*JSSP, "demo"],
+        repair=[*JSSP, "demo", "syn200x25", "ta21+chain", "ta51+chain", "ta71+chain", "syn200x25+chain"],
         settings=Settings(budgets=(100, 200, 500, 2000), events=200, seed=1, reference_s=10.0),
         initial=JSSP,
         initial_seconds=(1.0, 10.0),
@@ -51,9 +53,9 @@ SUITES = {
     ),
     "targets": Suite(
         name="targets",
-        repair=["ta21", "ta51", "ta71"],
+        repair=["ta21", "ta51", "ta71", "ta21+chain", "ta51+chain", "ta71+chain"],
         settings=Settings(budgets=(500,), events=200, seed=1, reference_s=10.0),
-        budgets_for={"ta71": (200,)},
+        budgets_for={"ta71": (200,), "ta71+chain": (200,)},
         initial=["ta21", "ta51", "ta71"],
         initial_seconds=(1.0, 10.0),
         scaling=SCALING,
