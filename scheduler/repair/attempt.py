@@ -17,6 +17,9 @@ from scheduler.repair.receipt import Change, change
 from scheduler.repair.right_shift import Reference
 from scheduler.solver import SolveResult, Stability, StopToken
 
+MIN_SOLVE_S = 0.02
+"""Below this much time left, CP-SAT is not started: it could not even finish presolve."""
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -69,6 +72,14 @@ class Attempt:
         if self.policy.deterministic:
             return (self.policy.budget_ms - self.policy.margin_ms) / 1000
         return self.deadline - time.perf_counter() - self.policy.margin_ms / 1000 - self.reserve_s
+
+    def spares(self) -> bool:
+        """One more pass of tier 0 (about as long as the reserve) still leaves CP-SAT its
+        minimum: at 5 000 operations and 200 ms it does not, and CP-SAT gets the time.
+        Always with ``deterministic`` (not on the clock) and while the best plan is invalid."""
+        if self.policy.deterministic or (self.best is not None and not self.best.report.valid):
+            return True
+        return self.left_s() - self.reserve_s >= MIN_SOLVE_S
 
     @property
     def counts_moves(self) -> bool:

@@ -23,13 +23,11 @@ from scheduler.domain.tiers import TierName
 from scheduler.problem import ProblemData, Timetable
 from scheduler.problem.neighbourhood import affected_operations
 from scheduler.problem.window import window
-from scheduler.repair.attempt import Attempt
+from scheduler.repair.attempt import MIN_SOLVE_S, Attempt
 from scheduler.repair.gc_pause import gc_paused
 from scheduler.repair.right_shift import left_shift
 from scheduler.solver import SolverConfig, SolveResult, SolveStatus, Stability, StopToken, solve
 
-MIN_SOLVE_S = 0.02
-"""Below this much time left, CP-SAT is not started: it could not even finish presolve."""
 _SOLVER_SHARE = 0.92
 """CP-SAT's own limit, as a share of the watchdog's: it overruns its limit a little, and a
 stop at the very moment it finishes loses the solution it found."""
@@ -121,9 +119,12 @@ class CpSat:
             if size >= len(everything):  # the whole remaining plan: it gets all the time left
                 yield set(everything), 1.0 if a.policy.deterministic else a.left_s()
                 return
-            for k in range(0, len(ordered), size):
+            starts = range(0, len(ordered), size)
+            for j, k in enumerate(starts):
                 count += 1
-                yield set(ordered[k : k + size]), 1.0 if a.policy.deterministic else 1.5 * size / self.rate.value
+                # an equal share of what is left, but at least what the rate says such a window needs
+                share = max(a.left_s() / (len(starts) - j), 1.5 * size / self.rate.value)
+                yield set(ordered[k : k + size]), 1.0 if a.policy.deterministic else share
             if len(pool) < len(everything) and size >= len(pool):
                 pool = everything  # solved the affected ones with time to spare: the rest may move too
             else:

@@ -42,12 +42,13 @@ class RightShift:
 
 
 class GapRepair:
-    """Tier 0, stable variant: kept when it scores better within right-shift's makespan."""
+    """Tier 0, stable variant: kept when it scores better within right-shift's makespan.
+    Without move costs it rarely wins, so it runs then only when CP-SAT can spare the time."""
 
     name = TierName.GAP_REPAIR
 
     def run(self, a: Attempt) -> None:
-        if a.best is None or a.left_s() <= 0:
+        if a.best is None or a.left_s() <= 0 or not (a.counts_moves or a.spares()):
             return
         with gc_paused():
             plan = gap_repair(a.problem, a.reference)
@@ -58,12 +59,15 @@ class GapRepair:
 
 class LeftShift:
     """Tier 0 for a regular objective (no move costs, no earliness): the best plan so far
-    started as early as its sequences allow: an early machine return pulls work earlier."""
+    started as early as its sequences allow: an early machine return pulls work earlier.
+    Where tier 0 pushed work back it runs only when CP-SAT can spare the time."""
 
     name = TierName.LEFT_SHIFT
 
     def run(self, a: Attempt) -> None:
         if a.best is None or not a.compacts or a.left_s() <= 0:
+            return
+        if a.best.moves.moved_operations and not a.spares():
             return
         with gc_paused():
             plan = left_shift(a.problem, a.best.plan, a.deadline)
