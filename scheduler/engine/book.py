@@ -245,7 +245,6 @@ class PlanBook:
         except InputError as error:
             _LOG.info("event %r from %r refused: %s", event.event_id, event.source, error.summary())
             raise EventRejected(k, error, acks) from None
-        result = replace(result, receipt=result.receipt.stamped(began))  # the engine's work ends with the log's record
         changed = result.version != entry.latest.version
         position = entry.position + 1
         self.store.append(

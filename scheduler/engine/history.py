@@ -17,6 +17,7 @@ from scheduler.check import Kpis
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
 from scheduler.domain.files import parse_scenario
+from scheduler.domain.tiers import TierName
 from scheduler.engine import snapshot
 from scheduler.engine.live import LivePlan
 from scheduler.problem import Position
@@ -58,6 +59,7 @@ def receipt_of(text: str | dict[str, Any]) -> Receipt:
     data = json.loads(text) if isinstance(text, str) else dict(text)
     data["violations"] = tuple(data["violations"])
     data["warnings"] = tuple(data.get("warnings", ()))  # records written before receipts had warnings
+    data["tier"] = TierName(data["tier"])
     return Receipt(**data)
 
 

@@ -38,6 +38,7 @@ from scheduler.domain.events import (
 )
 from scheduler.domain.rules import Expectation
 from scheduler.domain.state import RepairState
+from scheduler.domain.tiers import TierName
 from scheduler.engine import parameters, rules, takt
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, on_machines
@@ -107,8 +108,7 @@ class LivePlan:
             limit = settings.time_limit_s if time_limit_s is None else min(settings.time_limit_s, time_limit_s)
             config = SolverConfig(limit, settings.workers, settings.seed, settings.deterministic)
             result = initial_plan(problem, config)
-            if result.timetable is None:
-                raise InputError.single("scenario", f"no initial plan: the solver ended {result.status.value}")
+            assert result.timetable is not None  # the dispatch plan when CP-SAT has none
             within_range(result.timetable, scenario, "scenario")
             schedule = schedule_from_timetable(problem, result.timetable)
         return cls(scenario, rows_of(schedule), policy or scenario.policy.repair, seed=scenario.policy.solver.seed)
@@ -172,9 +172,8 @@ class LivePlan:
             seeds |= {op for v in report.violations for op in v.ids if op in problem.op_index}
         if report is not None and report.valid:
             plan = self.timetable(problem)
-            latency = (time.perf_counter() - began) * 1000
             assert self.kpis is not None
-            receipt = make_receipt(event.event_id, "none", "not_run", unchanged, latency, self.policy.budget_ms,
+            receipt = make_receipt(event.event_id, TierName.NONE, "not_run", unchanged, 0.0, self.policy.budget_ms,
                                    self.kpis, report, change(problem, reference, plan), 0)  # fmt: skip
             result = RepairResult(self.version, receipt, problem, plan)
         else:

@@ -17,10 +17,6 @@ def current(scenario: Scenario, policy: RepairPolicy, action: Action) -> int | s
         return plant.conwip
     if action.set == "drum_buffer":
         return plant.bottleneck_buffer
-    return preset_of(policy)
-
-
-def preset_of(policy: RepairPolicy) -> str:
     return policy.preset
 
 

@@ -208,7 +208,7 @@ def _assume(
     problem: ProblemData,
     ledger: Ledger,
     windows: dict[str, list[Window]],
-    fixed: dict[str, Position],
+    fixed: _Frozen,
     policy: RepairPolicy,
 ) -> None:
     """What the plan started before ``now``, where nothing reported contradicts it."""
@@ -227,7 +227,7 @@ def _implied(
     plan: Mapping[str, Position],
     problem: ProblemData,
     windows: dict[str, list[Window]],
-    fixed: dict[str, Position],
+    fixed: _Frozen,
     warnings: list[str],
 ) -> None:
     """A frozen operation implies that its job's earlier operations ran before it (their
@@ -258,7 +258,7 @@ def _just_before(
     end: int,
     planned: str | None,
     windows: dict[str, list[Window]],
-    fixed: Mapping[str, Position],
+    fixed: _Frozen,
 ) -> Position | None:
     """``op`` ending at ``end``: on its planned machine, else another eligible one that is free."""
     machines = sorted(problem.machine_ids[m] for m, _ in problem.op_modes[op])
@@ -275,7 +275,7 @@ def _pin(
     until: int,
     problem: ProblemData,
     windows: dict[str, list[Window]],
-    fixed: dict[str, Position],
+    fixed: _Frozen,
 ) -> None:
     """Operations the plan starts in [now, until) stay where they are, when they still can."""
     for op_id, (machine, start, end) in sorted(plan.items(), key=lambda item: item[1][1]):
@@ -287,20 +287,16 @@ def _pin(
             fixed[op_id] = (machine, start, end)
 
 
-def _blocked(
-    machine: str, start: int, end: int, windows: Mapping[str, list[Window]], fixed: Mapping[str, Position]
-) -> bool:
+def _blocked(machine: str, start: int, end: int, windows: Mapping[str, list[Window]], fixed: _Frozen) -> bool:
     """[start, end) on ``machine`` meets a downtime window or a frozen operation."""
     spans = windows.get(machine, [])  # sorted and disjoint: the first that ends after start decides
     k = bisect.bisect_right(spans, start, key=lambda w: w[1])
     if k < len(spans) and spans[k][0] < end:
         return True
-    if isinstance(fixed, _Frozen):
-        return fixed.meets(machine, start, end)
-    return any(m == machine and s < end and start < e for m, s, e in fixed.values())
+    return fixed.meets(machine, start, end)
 
 
-def _after_predecessors(problem: ProblemData, op_id: str, start: int, fixed: Mapping[str, Position]) -> bool:
+def _after_predecessors(problem: ProblemData, op_id: str, start: int, fixed: _Frozen) -> bool:
     op = problem.op_index[op_id]
     for a in problem.predecessors[op]:
         pred = fixed.get(problem.op_ids[a])

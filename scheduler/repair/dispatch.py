@@ -22,10 +22,9 @@ def _active_schedule(problem: ProblemData) -> Reference:
     finish first fixes a machine; among those that could start there before it finishes,
     the one whose job has the most work left goes first (ties: the lower index)."""
     n = problem.num_ops
-    preds: list[list[int]] = [[] for _ in range(n)]
+    preds = problem.predecessors
     succs: list[list[int]] = [[] for _ in range(n)]
     for a, b in problem.precedences:
-        preds[b].append(a)
         succs[a].append(b)
     blocked = blocked_intervals(problem)
     shortest = [min(d for _, d in modes) for modes in problem.op_modes]

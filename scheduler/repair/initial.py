@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from scheduler.check import CheckReport, Kpis, check
+from scheduler.check import CheckReport, check
 from scheduler.domain import RepairPolicy
 from scheduler.problem import ProblemData, Timetable
 from scheduler.repair.dispatch import dispatch
@@ -38,7 +38,7 @@ def initial_plan(problem: ProblemData, config: SolverConfig, hint: Timetable | N
     if not report.valid:  # dispatch keeps every rule the checker knows; this is a bug, not an answer
         raise RuntimeError(f"the initial plan is not valid: {report.violations[0].message}")
     if not config.deterministic and result.status is not SolveStatus.OPTIMAL:
-        plan, report = _windows(problem, plan, report.kpis, config, began + config.time_limit_s)
+        plan, report = _windows(problem, plan, report, config, began + config.time_limit_s)
     wall = time.perf_counter() - began
     if result.timetable is None:
         return SolveResult(SolveStatus.DISPATCH, plan, report.kpis.objective, None, wall, result.build_time_s)
@@ -48,13 +48,14 @@ def initial_plan(problem: ProblemData, config: SolverConfig, hint: Timetable | N
 
 
 def _windows(
-    problem: ProblemData, plan: Timetable, kpis: Kpis, config: SolverConfig, deadline: float
+    problem: ProblemData, plan: Timetable, report: CheckReport, config: SolverConfig, deadline: float
 ) -> tuple[Timetable, CheckReport]:
-    """The repair's CP-SAT windows over every operation until ``deadline``, from ``plan``."""
+    """The repair's CP-SAT windows over every operation until ``deadline``, from ``plan``
+    (``report``: its checker's verdict)."""
     budget_ms = int((deadline - time.perf_counter()) * 1000)
     if budget_ms < 50:
-        return plan, check(problem, plan)
+        return plan, report
     policy = RepairPolicy(budget_ms=max(10, budget_ms), margin_ms=10, workers=config.workers)
     reference = [(plan.machine[i], plan.start[i]) for i in range(problem.num_ops)]
-    outcome = repair(problem, reference, kpis, policy, "initial", range(problem.num_ops), seed=config.seed)
+    outcome = repair(problem, reference, report.kpis, policy, "initial", range(problem.num_ops), seed=config.seed)
     return outcome.plan, outcome.report

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 
 from scheduler.check import CheckReport, Kpis
+from scheduler.domain.tiers import TierName
 from scheduler.problem import ProblemData, Timetable
 from scheduler.repair.right_shift import Reference
 
@@ -35,16 +36,16 @@ def change(problem: ProblemData, reference: Reference, plan: Timetable) -> Chang
 @dataclass(frozen=True)
 class Receipt:
     event_id: str
-    tier: str
-    """A :class:`TierName` value: ``cp_sat``, ``right_shift``, ``gap_repair`` (both tier 0),
-    or ``none`` (nothing to repair)."""
+    tier: TierName
+    """``cp_sat``, ``right_shift``, ``gap_repair``, ``left_shift`` (tier 0), or ``none``
+    (nothing to repair)."""
     solver_status: str
     """CP-SAT's status (``optimal``, ``feasible``, ``infeasible``, ``no_solution``), or
     ``not_run`` when no budget was left for it or there was nothing to repair."""
     reason: str
     latency_ms: float
-    """From the event's arrival to the end of the engine's work on it (repair, checks, the
-    schedule built): what the caller of the engine waits."""
+    """From the event's arrival to the end of the engine's work on it (repair, checks):
+    what the caller of the engine waits."""
     budget_ms: int
     makespan_before: int
     makespan_after: int
@@ -76,7 +77,7 @@ class Receipt:
 
 def make_receipt(
     event_id: str,
-    tier: str,
+    tier: TierName,
     solver_status: str,
     reason: str,
     latency_ms: float,
