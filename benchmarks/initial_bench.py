@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plain import plain_jssp
+from plain import plain_jssp, pyjobshop_jssp
 
 from scheduler.check import check
 from scheduler.jssp import load_instance
@@ -28,7 +28,7 @@ INSTANCES = ["ta21", "ta31", "ta41", "ta51", "ta61", "ta71", "ta11", "ta42", "ta
 """ta21-ta71 as in the suite, and ta11, ta31, ta42, ta52, ta62, ta72: not vendored."""
 
 
-def run(name: str, seconds: float, seed: int, share: float) -> dict[str, Any]:
+def run(name: str, seconds: float, seed: int, share: float, pyjobshop: bool) -> dict[str, Any]:
     scenario = load_instance(BUNDLE, name)
     problem = compile_problem(scenario)
     initial.WINDOWS_SHARE = share
@@ -37,7 +37,9 @@ def run(name: str, seconds: float, seed: int, share: float) -> dict[str, Any]:
     report = check(problem, result.timetable)
     plain, plain_valid = plain_jssp(problem, seconds, 2, seed, False)
     best = float(scenario.metadata["upper_bound"])  # type: ignore[arg-type]
-    return {"instance": name, "operations": problem.num_ops, "seed": seed, "seconds": seconds, "best_known": best,
+    pjs, pjs_valid = pyjobshop_jssp(problem, seconds, 2, seed) if pyjobshop else (None, None)
+    return {"pyjobshop": pjs, "pyjobshop_valid": pjs_valid, "pyjobshop_gap": None if pjs is None else pjs / best - 1,
+            "instance": name, "operations": problem.num_ops, "seed": seed, "seconds": seconds, "best_known": best,
             "ours": report.kpis.makespan, "ours_valid": report.valid, "ours_status": result.status.value,
             "ours_wall_s": round(result.wall_time_s, 2), "plain": plain, "plain_valid": plain_valid,
             "ours_gap": report.kpis.makespan / best - 1,
@@ -51,11 +53,12 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=initial.WINDOWS_SHARE, help="the windows' share of the limit")
     parser.add_argument("--instance", action="append", help="default: " + " ".join(INSTANCES))
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--pyjobshop", action="store_true", help="also PyJobShop (pip install pyjobshop==0.0.9)")
     args = parser.parse_args()
     rows = []
     for name in args.instance or INSTANCES:
         for seed in range(args.seeds):
-            rows.append(run(name, args.seconds, seed, args.share))
+            rows.append(run(name, args.seconds, seed, args.share, args.pyjobshop))
             print(json.dumps(rows[-1]), flush=True)
     paired = [r for r in rows if r["plain_gap"] is not None]
     summary = {
@@ -67,6 +70,13 @@ def main() -> None:
         "plain_shorter": sum(r["plain"] < r["ours"] for r in paired),
         "invalid": sum(not r["ours_valid"] for r in rows),
     }  # fmt: skip
+    if args.pyjobshop:
+        both = [r for r in rows if r["pyjobshop_gap"] is not None]
+        summary |= {"pyjobshop_answered": len(both),
+                    "pyjobshop_mean_gap_where_it_answered": statistics.mean(r["pyjobshop_gap"] for r in both),
+                    "ours_mean_gap_where_pyjobshop_answered": statistics.mean(r["ours_gap"] for r in both),
+                    "ours_shorter_than_pyjobshop": sum(r["ours"] < r["pyjobshop"] for r in both),
+                    "pyjobshop_shorter": sum(r["pyjobshop"] < r["ours"] for r in both)}  # fmt: skip
     print(json.dumps(summary))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

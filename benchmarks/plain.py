@@ -43,3 +43,26 @@ def plain_jssp(problem: ProblemData, seconds: float, workers: int, seed: int,
         return None, None
     plan = Timetable(tuple(machines), tuple(solver.value(s) for s in starts), tuple(solver.value(e) for e in ends))
     return solver.value(makespan), check(problem, plan).valid
+
+
+def pyjobshop_jssp(problem: ProblemData, seconds: float, workers: int, seed: int) -> tuple[int | None, bool | None]:
+    """(makespan, checker-valid) of PyJobShop's OR-Tools model (``pip install pyjobshop==0.0.9``:
+    not a dependency; ImportError without it) on the same job shop, wall-clock limit."""
+    from pyjobshop import Model  # noqa: PLC0415 (optional: only this comparison needs it)
+
+    model = Model()
+    machines = {m: model.add_machine() for modes in problem.op_modes for m, _ in modes}
+    jobs = {j: model.add_job() for j in set(problem.op_job)}
+    tasks = [model.add_task(job=jobs[problem.op_job[i]]) for i in range(problem.num_ops)]
+    for i, modes in enumerate(problem.op_modes):
+        machine, duration = modes[0]
+        model.add_mode(tasks[i], machines[machine], duration)
+    for a, b in problem.precedences:
+        model.add_end_before_start(tasks[a], tasks[b])
+    result = model.solve("ortools", time_limit=seconds, display=False, num_workers=workers, random_seed=seed)
+    if result.best is None or not result.best.tasks or result.status.value not in ("Optimal", "Feasible"):
+        return None, None
+    found = result.best.tasks
+    plan = Timetable(tuple(modes[0][0] for modes in problem.op_modes), tuple(t.start for t in found),
+                     tuple(t.end for t in found))  # fmt: skip
+    return max(plan.end), check(problem, plan).valid

@@ -139,6 +139,8 @@ def _service_commands(commands: Any) -> None:
     p.add_argument("--token-file", type=Path, metavar="FILE", help="require 'authorization: Bearer <token>'")
     p.add_argument("--max-solves", type=positive(int), metavar="N", help="solves at once (default 2)")
     p.add_argument("--port-file", type=Path, metavar="FILE", help="write the bound port here once listening")
+    p.add_argument("--improve-share", type=share, metavar="X",
+                   help="improve plans between events this share of the time (0-1; default 0: off)")  # fmt: skip
 
     p = commands.add_parser("simulate", help="run the plan on the shop-floor twin (noise, slowdowns, breakdowns)")
     p.add_argument("scenario", type=Path)
@@ -199,15 +201,25 @@ def budgets(text: str) -> str:
     return ",".join(str(parse(part)) for part in text.split(",") if part.strip())
 
 
-def fraction(text: str) -> float:
-    """A number in [0, 10] (a coefficient of variation)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {text}")
-    return value
+def between(low: float, high: float) -> Any:
+    """A number in [low, high]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+fraction = between(0, 10)
+"""A coefficient of variation."""
+share = between(0, 1)
 
 
 def non_negative(text: str) -> int:

@@ -18,7 +18,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, tls_cert=args.tls_cert,
                          tls_key=args.tls_key, client_ca=args.client_ca, token_file=args.token_file,
-                         max_solves=args.max_solves)  # fmt: skip
+                         max_solves=args.max_solves, improve_share=args.improve_share)  # fmt: skip
     writable(args.port_file, "--port-file")
 
     def ready(server: Server) -> None:

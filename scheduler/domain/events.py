@@ -209,6 +209,16 @@ class OrderCancelled(EventBase):
     order_id: Id
 
 
+class PlanImproved(EventBase):
+    """The background improver's record of a version it published between events (source
+    ``improver``): the plan comes with it in the log; taken from elsewhere it changes nothing."""
+
+    type: Literal["plan_improved"] = "plan_improved"
+    based_on: int = Field(ge=1, description="The version it improved on.")
+    objective_before: int = Field(ge=0)
+    objective_after: int = Field(ge=0)
+
+
 Event = Annotated[
     DowntimeStarted
     | DowntimeUpdated
@@ -220,7 +230,8 @@ Event = Annotated[
     | OrderCancelled
     | ParameterChanged
     | RuleJudged
-    | RuleRevised,
+    | RuleRevised
+    | PlanImproved,
     Field(discriminator="type"),
 ]
 
@@ -236,6 +247,7 @@ EVENT_TYPES = (
     "parameter_changed",
     "rule_judged",
     "rule_revised",
+    "plan_improved",
 )
 UNION_TAGS.update(EVENT_TYPES)
 

@@ -16,3 +16,5 @@ class TierName(StrEnum):
     LEFT_SHIFT = "left_shift"
     """Tier 0's plan, every operation as early as its sequences allow."""
     CP_SAT = "cp_sat"
+    BACKGROUND = "background"
+    """A version the background improver published between events (no event asked for it)."""

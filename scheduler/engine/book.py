@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
 from scheduler.engine import snapshot
+from scheduler.engine.activity import Activity
 from scheduler.engine.answers import (
     Ack,
     EventRejected,
@@ -91,6 +92,8 @@ class PlanBook:
         self._plans: dict[str, _Entry] = {}
         self._damaged: dict[str, tuple[PlanRecord, str]] = {}
         self._lock = threading.Lock()
+        self.activity = Activity()
+        """Calls in flight: the background improver runs only between them."""
         for record in store.plans():
             try:
                 self._plans[record.plan_id] = self._rebuild(record)
@@ -114,7 +117,8 @@ class PlanBook:
             limit = deadline - time.perf_counter()
             if limit <= 0:
                 raise Late("the call's deadline passed before the plan could be solved")
-        live = LivePlan.create(scenario, time_limit_s=limit)
+        with self.activity.call():
+            live = LivePlan.create(scenario, time_limit_s=limit)
         live.predict = self.predict
         stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
         record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
@@ -191,7 +195,7 @@ class PlanBook:
         still to come, and events not started by then are not applied (nor after ``stop``).
         A duplicate gets its original acknowledgement and no second effect."""
         entry = self._entry(plan_id)
-        with entry.lock:
+        with self.activity.call(), entry.lock:
             if entry.deleted:
                 raise PlanNotFound(plan_id)
             if expected_version is not None and expected_version != entry.live.version:
@@ -245,7 +249,12 @@ class PlanBook:
         except InputError as error:
             _LOG.info("event %r from %r refused: %s", event.event_id, event.source, error.summary())
             raise EventRejected(k, error, acks) from None
-        changed = result.version != entry.latest.version
+        self._commit(entry, event, trial, result.version, result.receipt)
+        return Ack(event.event_id, event.source, result.version, result.receipt)
+
+    def _commit(self, entry: _Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
+        """Log ``event`` with the change ``trial`` made, then make ``trial`` the plan."""
+        changed = version != entry.latest.version
         position = entry.position + 1
         self.store.append(
             EventRecord(
@@ -254,18 +263,50 @@ class PlanBook:
                 source=event.source,
                 event_id=event.event_id,
                 event=event.model_dump_json(),
-                version=result.version,
+                version=version,
                 plan=snapshot.changes(entry.live.plan, trial.plan) if changed else None,
-                receipt=json.dumps(result.receipt.as_dict()),
+                receipt=json.dumps(receipt.as_dict()),
             )
         )
         entry.live, entry.position = trial, position
         if position % SNAPSHOT_EVERY == 0:
-            self._snapshot(entry, result.receipt)
+            self._snapshot(entry, receipt)
         if changed:
-            entry.recent.append(version_of(entry.plan_id, trial, result.receipt))
+            entry.recent.append(version_of(entry.plan_id, trial, receipt))
             self._notify(entry, entry.latest)
-        return Ack(event.event_id, event.source, result.version, result.receipt)
+
+    # ------------------------------------------------------------------ background work
+
+    def plan_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._plans)
+
+    def fork(self, plan_id: str) -> tuple[LivePlan, int] | None:
+        """A copy of the live plan to work on in the background, and the log position it
+        stands at (None when the plan is gone or a call holds it)."""
+        with self._lock:
+            entry = self._plans.get(plan_id)
+        if entry is None or not entry.lock.acquire(blocking=False):
+            return None
+        try:
+            return None if entry.deleted else (entry.live.fork(), entry.position)
+        finally:
+            entry.lock.release()
+
+    def publish(self, plan_id: str, position: int, trial: LivePlan, event: Event, receipt: Receipt) -> Version | None:
+        """Commit ``trial`` (a fork made at ``position`` and changed by ``event``) as the next
+        version, unless anything was taken since or a call is in flight: then None."""
+        with self._lock:
+            entry = self._plans.get(plan_id)
+        if entry is None or self.activity.idle_s() == 0 or not entry.lock.acquire(blocking=False):
+            return None
+        try:
+            if entry.deleted or entry.position != position:
+                return None
+            self._commit(entry, event, trial, trial.version, receipt)
+            return entry.latest
+        finally:
+            entry.lock.release()
 
     def _snapshot(self, entry: _Entry, receipt: Receipt | None) -> None:
         """Keep the whole state in the store; a failure only costs a longer restart."""
@@ -286,7 +327,7 @@ class PlanBook:
         """A what-if on a fork of ``version`` (0: latest): new kanban caps, then ``events``.
         Nothing live changes; the fork is compared with the plan it was made from."""
         entry = self._entry(plan_id)
-        with entry.lock:
+        with self.activity.call(), entry.lock:
             if entry.deleted:
                 raise PlanNotFound(plan_id)
             wanted = version or entry.latest.version

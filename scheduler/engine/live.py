@@ -33,6 +33,7 @@ from scheduler.domain.events import (
     OrderAdded,
     OrderCancelled,
     ParameterChanged,
+    PlanImproved,
     RuleJudged,
     RuleRevised,
 )
@@ -335,7 +336,7 @@ class LivePlan:
 
     # ------------------------------------------------------------------ what an event disturbs
 
-    def _absorb(self, event: Event, before: Situation) -> tuple[set[str], str]:
+    def _absorb(self, event: Event, before: Situation) -> tuple[set[str], str]:  # noqa: PLR0911 (a case per kind)
         """Orders changed by ``event``: (operations it disturbs directly, why nothing needs repair or "")."""
         match event:
             case DowntimeStarted() | DowntimeUpdated() | DowntimeEnded():
@@ -352,6 +353,8 @@ class LivePlan:
                 return self._cancel(event.order_id, before), ""
             case ParameterChanged() | RuleJudged() | RuleRevised():
                 return self._ruled(event, before)
+            case PlanImproved():  # its plan comes with it from the log (engine.improve)
+                return set(), "a background improvement's record: its plan comes with the version"
             case _:
                 assert_never(event)
 

@@ -35,6 +35,11 @@ class ServerConfig:
     """With it, clients must present a certificate it signed (mutual TLS)."""
     token_file: Path | None = None
     """With it, every call but health checks needs ``authorization: Bearer <token>``."""
+    improve_share: float = 0.0
+    """Background improvement: the share of the time (0 to 1) in which CP-SAT keeps improving
+    the live plans while no call is in flight; 0 (the default) turns it off."""
+    improve_min_gain: float = 0.005
+    """An improvement is published only when it lowers the plan's objective by this fraction."""
 
     @property
     def max_message_bytes(self) -> int:

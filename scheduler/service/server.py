@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from scheduler.domain import InputError
 from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
+from scheduler.engine.improve import Improver
 from scheduler.engine.live import Foresight
 from scheduler.service.auth import TokenInterceptor, read_token
 from scheduler.service.config import ServerConfig
@@ -34,15 +35,24 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 class Server:
     """A running server: ``port`` is the bound port (useful with port 0)."""
 
-    def __init__(self, server: aio.Server, port: int, health: HealthServicer, servicer: SchedulerServicer) -> None:
+    def __init__(
+        self,
+        server: aio.Server,
+        port: int,
+        health: HealthServicer,
+        servicer: SchedulerServicer,
+        improver: Improver | None = None,
+    ) -> None:
         self.server, self.port, self.health, self.servicer = server, port, health, servicer
-        self.book = servicer.book
+        self.book, self.improver = servicer.book, improver
 
     async def stop(self, grace: float | None) -> None:
         """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s;
         then the solves still running (of cancelled calls, told to stop) are waited for."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self.improver is not None:
+            await asyncio.to_thread(self.improver.close)
         await asyncio.to_thread(self.servicer.executor.shutdown, True)
         self.book.store.close()
 
@@ -50,6 +60,9 @@ class Server:
 async def start_server(config: ServerConfig, predict: Foresight | None = None) -> Server:
     """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
     settings, and on a store that cannot be read or written (naming the file and why)."""
+    if not 0 <= config.improve_share <= 1 or not 0 <= config.improve_min_gain < 1:
+        field = "improve_share" if not 0 <= config.improve_share <= 1 else "improve_min_gain"
+        raise InputError.single(field, f"must lie in [0, 1], got {getattr(config, field)}")
     data_dir = config.data_dir or default_data_dir()
     try:
         store = await asyncio.to_thread(SqliteStore, data_dir)
@@ -78,7 +91,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     await server.start()
     for name in ("", SERVICE):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Server(server, port, health, servicer)
+    improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
+    return Server(server, port, health, servicer, improver.start() if improver else None)
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:

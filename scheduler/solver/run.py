@@ -130,6 +130,8 @@ def solve(
     is a bug in this package and raises.
     """
     began = time.perf_counter()
+    if stop is not None and stop.stopped:  # the model build cannot be interrupted: do not start it
+        return SolveResult(SolveStatus.NO_SOLUTION, None, None, None, 0.0, 0.0)
     model = cp_model.CpModel()
     variables = create_variables(model, problem, pinned)
     add_all(model, problem, variables)

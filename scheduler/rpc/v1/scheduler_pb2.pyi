@@ -78,6 +78,8 @@ class _RepairTierEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RepairTier
     REPAIR_TIER_CP_SAT: _RepairTier.ValueType  # 4
     REPAIR_TIER_LEFT_SHIFT: _RepairTier.ValueType  # 5
     """Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
+    REPAIR_TIER_BACKGROUND: _RepairTier.ValueType  # 6
+    """Published between events by the background improver (a plan_improved event)."""
 
 class RepairTier(_RepairTier, metaclass=_RepairTierEnumTypeWrapper): ...
 
@@ -89,6 +91,8 @@ REPAIR_TIER_GAP_REPAIR: RepairTier.ValueType  # 3
 REPAIR_TIER_CP_SAT: RepairTier.ValueType  # 4
 REPAIR_TIER_LEFT_SHIFT: RepairTier.ValueType  # 5
 """Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
+REPAIR_TIER_BACKGROUND: RepairTier.ValueType  # 6
+"""Published between events by the background improver (a plan_improved event)."""
 Global___RepairTier: _TypeAlias = RepairTier  # noqa: Y015
 
 @_typing.final
@@ -1103,6 +1107,7 @@ class Event(_message.Message):
     PARAMETER_CHANGED_FIELD_NUMBER: _builtins.int
     RULE_JUDGED_FIELD_NUMBER: _builtins.int
     RULE_REVISED_FIELD_NUMBER: _builtins.int
+    PLAN_IMPROVED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     source: _builtins.str
     """Default "mes". (source, event_id) identifies the event."""
@@ -1132,6 +1137,8 @@ class Event(_message.Message):
     def rule_judged(self) -> Global___RuleJudged: ...
     @_builtins.property
     def rule_revised(self) -> Global___RuleRevised: ...
+    @_builtins.property
+    def plan_improved(self) -> Global___PlanImproved: ...
     def __init__(
         self,
         *,
@@ -1151,14 +1158,15 @@ class Event(_message.Message):
         parameter_changed: Global___ParameterChanged | None = ...,
         rule_judged: Global___RuleJudged | None = ...,
         rule_revised: Global___RuleRevised | None = ...,
+        plan_improved: Global___PlanImproved | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__sequence: _TypeAlias = _typing.Literal["sequence"]  # noqa: Y015
     _WhichOneofArgType__sequence: _TypeAlias = _typing.Literal["_sequence", b"_sequence"]  # noqa: Y015
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled", "parameter_changed", "rule_judged", "rule_revised"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled", "parameter_changed", "rule_judged", "rule_revised", "plan_improved"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     _WhichOneofReturnType_time: _TypeAlias = _typing.Literal["occur_time", "occur_tick"]  # noqa: Y015
     _WhichOneofArgType_time: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
@@ -1547,6 +1555,35 @@ class RuleRevised(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__step) -> _WhichOneofReturnType__step | None: ...
 
 Global___RuleRevised: _TypeAlias = RuleRevised  # noqa: Y015
+
+@_typing.final
+class PlanImproved(_message.Message):
+    """The background improver's record of a version it published (source "improver"): the
+    plan comes with the version, the event only records it in the log.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASED_ON_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_BEFORE_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_AFTER_FIELD_NUMBER: _builtins.int
+    based_on: _builtins.int
+    objective_before: _builtins.int
+    objective_after: _builtins.int
+    def __init__(
+        self,
+        *,
+        based_on: _builtins.int = ...,
+        objective_before: _builtins.int = ...,
+        objective_after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["based_on", b"based_on", "objective_after", b"objective_after", "objective_before", b"objective_before"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanImproved: _TypeAlias = PlanImproved  # noqa: Y015
 
 @_typing.final
 class RuleState(_message.Message):
