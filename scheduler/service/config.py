@@ -35,6 +35,8 @@ class ServerConfig:
     """With it, clients must present a certificate it signed (mutual TLS)."""
     token_file: Path | None = None
     """With it, every call but health checks needs ``authorization: Bearer <token>``."""
+    metrics_addr: str | None = None
+    """``HOST:PORT`` of the Prometheus ``/metrics`` endpoint (port 0 picks one); None: off."""
 
     @property
     def max_message_bytes(self) -> int:

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -23,6 +24,8 @@ from scheduler.engine.live import Foresight
 from scheduler.service.auth import TokenInterceptor, read_token
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
+from scheduler.service.metrics import Exporter, Metrics, parse_addr
+from scheduler.service.observe import CallInterceptor
 from scheduler.service.servicer import SchedulerServicer
 from scheduler.store import SqliteStore, StoreError, default_data_dir
 
@@ -32,11 +35,21 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
 
 class Server:
-    """A running server: ``port`` is the bound port (useful with port 0)."""
+    """A running server: ``port`` is the bound port (useful with port 0); ``metrics_port``
+    the metrics endpoint's (None when metrics are off)."""
 
-    def __init__(self, server: aio.Server, port: int, health: HealthServicer, servicer: SchedulerServicer) -> None:
+    def __init__(
+        self,
+        server: aio.Server,
+        port: int,
+        health: HealthServicer,
+        servicer: SchedulerServicer,
+        exporter: Exporter | None = None,
+    ) -> None:
         self.server, self.port, self.health, self.servicer = server, port, health, servicer
         self.book = servicer.book
+        self.exporter = exporter
+        self.metrics_port = exporter.port if exporter is not None else None
 
     async def stop(self, grace: float | None) -> None:
         """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s;
@@ -44,12 +57,16 @@ class Server:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await asyncio.to_thread(self.servicer.executor.shutdown, True)
+        if self.exporter is not None:
+            await asyncio.to_thread(self.exporter.stop)
         self.book.store.close()
 
 
 async def start_server(config: ServerConfig, predict: Foresight | None = None) -> Server:
     """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
     settings, and on a store that cannot be read or written (naming the file and why)."""
+    if config.metrics_addr is not None:
+        parse_addr(config.metrics_addr)  # a bad address fails before the store is opened
     data_dir = config.data_dir or default_data_dir()
     try:
         store = await asyncio.to_thread(SqliteStore, data_dir)
@@ -57,7 +74,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
         raise InputError.single("data_dir", str(error)) from None
     _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
     book = await asyncio.to_thread(PlanBook, store, predict)
-    interceptors = []
+    metrics = Metrics()
+    interceptors: list[aio.ServerInterceptor[Any, Any]] = [CallInterceptor(metrics)]  # first: it sees refused calls too
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
         if not token:
@@ -69,16 +87,32 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     ]
     server = aio.server(interceptors=interceptors, options=options)
     limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
-    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits, metrics)
+    _gauges(metrics, servicer)
     server.add_generic_rpc_handlers((service_handler(servicer),))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
-    port = _bind(server, config)
+    exporter = Exporter(config.metrics_addr, metrics) if config.metrics_addr is not None else None
+    try:
+        port = _bind(server, config)
+    except InputError:
+        if exporter is not None:
+            exporter.stop()
+        raise
     await server.start()
     for name in ("", SERVICE):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Server(server, port, health, servicer)
+    return Server(server, port, health, servicer, exporter)
+
+
+def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
+    book = servicer.book
+    metrics.watch(
+        lambda: servicer.solves_in_flight,
+        lambda: sum(s.latest is not None for s in book.summaries()),
+        lambda: sum(s.latest.version for s in book.summaries() if s.latest is not None),
+    )
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:
