@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,5 +158,5 @@ async def serve(
     if ready is not None:
         ready(running)
     await stopped.wait()
-    print("shutting down: finishing calls in flight", file=sys.stderr, flush=True)
+    _LOG.warning("shutting down: finishing calls in flight")  # a log line: stderr stays JSON with --log-format json
     await running.stop(config.grace_s)
