@@ -9,12 +9,13 @@ import urllib.request
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from scheduler.domain import InputError
 from scheduler.domain.events import DowntimeStarted
 from scheduler.service.config import load_config
-from scheduler.service.convert import event_message, pb
+from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.metrics import MAX_SOURCES
 from tests.engine.test_takt import _slow_welds
 from tests.service.harness import config, document, running, stub, with_baseline
@@ -176,3 +177,19 @@ def test_the_endpoint_stops_with_the_server(tmp_path):
         assert port is not None and scrape(port)
     with pytest.raises(urllib.error.URLError):
         scrape(port)
+
+
+def test_refused_tokens_and_health_checks_are_counted(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    settings = config(tmp_path / "data", token_file=token_file, metrics_addr="127.0.0.1:0")
+    with running(settings) as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as refused:
+            pb_grpc.SchedulerServiceStub(channel).ListPlans(pb.ListPlansRequest())
+        samples = scrape(server.metrics_port)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    calls = "lean_scheduler_grpc_calls_total"
+    assert value(samples, calls, method=f"{SERVICE}/ListPlans", code="UNAUTHENTICATED") == 1
+    assert value(samples, calls, method="grpc.health.v1.Health/Check", code="OK") == 1
