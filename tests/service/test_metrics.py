@@ -17,6 +17,8 @@ from scheduler.domain.events import DowntimeStarted
 from scheduler.service.config import load_config
 from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.metrics import MAX_SOURCES
+from tests.engine.test_ledger import _base
+from tests.engine.test_rules import FEED, _reported, ruled, starving
 from tests.engine.test_takt import _slow_welds
 from tests.service.harness import config, document, running, stub, with_baseline
 
@@ -193,3 +195,16 @@ def test_refused_tokens_and_health_checks_are_counted(tmp_path):
     calls = "lean_scheduler_grpc_calls_total"
     assert value(samples, calls, method=f"{SERVICE}/ListPlans", code="UNAUTHENTICATED") == 1
     assert value(samples, calls, method="grpc.health.v1.Health/Check", code="OK") == 1
+
+
+def test_rule_firings_are_counted(tmp_path):
+    scenario = ruled(FEED).model_copy(update={"baseline": _base(), "policy": _reported()})
+    document = pb.ScenarioDocument(format=pb.DOCUMENT_FORMAT_JSON, content=scenario.model_dump_json().encode())
+    with running(config(tmp_path, metrics_addr="127.0.0.1:0")) as server, stub(server) as client:
+        client.CreatePlan(pb.CreatePlanRequest(plan_id="p", scenario=document))
+        answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="p", events=[event_message(e) for e in starving()]))
+        samples = scrape(server.metrics_port)
+    assert [(a.event_id, a.source) for a in answer.derived] == [("rule-feed-weld-1", "rules")]
+    assert value(samples, "lean_scheduler_rule_firings_total") == 1
+    assert value(samples, "lean_scheduler_events_total", type="parameter_changed", source="rules") == 1
+    assert value(samples, "lean_scheduler_monitor_detections_total") == 0
