@@ -20,7 +20,6 @@ from typing import Literal, TextIO
 FIELDS = ("plan_id", "event_id", "source", "version")
 """The fields a call binds; a record carries those bound where it was logged."""
 LogFormat = Literal["text", "json"]
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _BOUND: contextvars.ContextVar[Mapping[str, object]] = contextvars.ContextVar(
     "lean_scheduler_log_fields", default=MappingProxyType({})

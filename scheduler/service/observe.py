@@ -21,6 +21,7 @@ from grpc import aio
 
 from scheduler.domain import InputError
 from scheduler.domain.events import ParameterChanged
+from scheduler.domain.tiers import TierName
 from scheduler.engine import Ack, EventRejected, Report
 from scheduler.engine.takt import MONITOR
 from scheduler.lean.rules import RULES
@@ -85,7 +86,7 @@ class Observer:
             self._refused(plan_id, messages[rejected.index], reason_of(problem.message), str(rejected.error.summary()))
             raise
         except InputError as error:  # events that did not validate: the batch is refused whole
-            for k in sorted({int(m.group(1)) for p in error.problems if (m := re.match(r"events\[(\d+)\]", p.field))}):
+            for k in sorted({int(m.group(1)) for p in error.problems if (m := _EVENT_AT.match(p.field))}):
                 summary = "; ".join(
                     f"{p.field}: {p.message}" for p in error.problems if p.field.startswith(f"events[{k}]")
                 )
@@ -102,22 +103,22 @@ class Observer:
             m.duplicates.labels(m.event_type(event_type), source).inc()
             return
         m.events.labels(m.event_type(event_type), source).inc()
-        m.answers.labels(receipt.tier).inc()
-        if receipt.tier != "none":
-            m.repair_seconds.labels(receipt.tier).observe(receipt.latency_ms / 1000)
+        tier = str(receipt.tier)
+        m.answers.labels(tier).inc()
+        if receipt.tier != TierName.NONE:
+            m.repair_seconds.labels(tier).observe(receipt.latency_ms / 1000)
         for warning in receipt.warnings:
             kind = next((name for name, pattern in IRREGULAR if pattern.search(warning)), None)
             if kind is not None:
                 m.irregular.labels(kind).inc()
         with bound(plan_id=plan_id, event_id=ack.event_id, source=ack.source, version=ack.version):
-            if receipt.tier != "none" and receipt.latency_ms > receipt.budget_ms:
-                m.overruns.labels(receipt.tier).inc()
-                _LOG.warning("repair over budget: %s took %.1f ms of %d ms", receipt.tier, receipt.latency_ms,
-                             receipt.budget_ms, extra={"tier": str(receipt.tier), "latency_ms": receipt.latency_ms,
-                                                       "budget_ms": receipt.budget_ms})  # fmt: skip
+            if receipt.tier != TierName.NONE and receipt.latency_ms > receipt.budget_ms:
+                m.overruns.labels(tier).inc()
+                took = {"tier": tier, "latency_ms": receipt.latency_ms, "budget_ms": receipt.budget_ms}
+                _LOG.warning("repair over budget: %(tier)s took %(latency_ms).1f of %(budget_ms)d ms", took, extra=took)
             if _LOG.isEnabledFor(logging.DEBUG):  # a batch can hold 10 000 events: no extras built for nothing
-                _LOG.debug("event %s taken: %s in %.1f ms", event_type, receipt.tier, receipt.latency_ms,
-                           extra={"tier": str(receipt.tier), "warnings": list(receipt.warnings)})  # fmt: skip
+                _LOG.debug("event %s taken: %s in %.1f ms", event_type, tier, receipt.latency_ms,
+                           extra={"tier": tier, "warnings": list(receipt.warnings)})  # fmt: skip
 
     def _refused(self, plan_id: str, message: pb.Event, reason: str, summary: str) -> None:
         self.metrics.refused.labels(reason).inc()

@@ -18,7 +18,13 @@ import grpc
 import pytest
 
 from scheduler import logs
+from scheduler.domain import InputError
+from scheduler.domain.tiers import TierName
+from scheduler.engine import Ack, EventRejected
+from scheduler.repair import Receipt
 from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.metrics import Metrics
+from scheduler.service.observe import Observer
 from tests.service.harness import ROOT, config, document, running, stub
 from tests.service.test_metrics import down
 
@@ -115,3 +121,26 @@ def test_serve_log_format_json_writes_one_object_a_line(tmp_path):
     refused = [r for r in lines if r["message"].startswith("event refused")]
     assert [(r["plan_id"], r["event_id"], r["source"], r["reason"]) for r in refused] == [("p", "e9", "mes", "invalid")]
     assert lines[-1]["message"] == "shutting down: finishing calls in flight" and process.returncode == 0
+
+
+def test_an_overrun_is_counted_and_logged_with_its_tier_latency_and_budget():
+    receipt = Receipt(event_id="slow", tier=TierName.CP_SAT, solver_status="feasible", reason="", latency_ms=420.5,
+                      budget_ms=300, makespan_before=90, makespan_after=95, weighted_tardiness_before=0,
+                      weighted_tardiness_after=0, bottleneck_idle_before=0, bottleneck_idle_after=0,
+                      moved_operations=3, total_abs_shift=12, machine_reassignments=0, neighbourhood=6, valid=True,
+                      violations=())  # fmt: skip
+    messages = [down("slow", 10), down("next", 11, downtime_id="d-slow")]
+    refused = EventRejected(1, InputError.single("event.downtime_id", "downtime 'd-slow' has already started"),
+                            [Ack("slow", "mes", 2, receipt)])  # fmt: skip
+    observer = Observer(Metrics())
+    with captured() as stream, pytest.raises(EventRejected), observer.refusals("line-1", messages):
+        raise refused
+    over, no = records(stream)
+    fields = ("plan_id", "event_id", "version", "tier", "latency_ms", "budget_ms")
+    assert [over[f] for f in fields] == ["line-1", "slow", 2, "cp_sat", 420.5, 300]
+    assert over["message"] == "repair over budget: cp_sat took 420.5 of 300 ms" and over["level"] == "WARNING"
+    assert (no["event_id"], no["reason"]) == ("next", "contradiction")
+    registry = observer.metrics.registry
+    assert registry.get_sample_value("lean_scheduler_budget_overruns_total", {"tier": "cp_sat"}) == 1
+    assert registry.get_sample_value("lean_scheduler_repair_duration_seconds_count", {"tier": "cp_sat"}) == 1
+    assert registry.get_sample_value("lean_scheduler_events_refused_total", {"reason": "contradiction"}) == 1
