@@ -54,6 +54,7 @@ from scheduler.engine.history import (
 from scheduler.engine.line import LineState, line_state
 from scheduler.engine.live import Foresight, LivePlan
 from scheduler.engine.result import refuse_conflicting_duplicate
+from scheduler.logs import bound
 from scheduler.problem import compile_problem, reference_of, rows_of
 from scheduler.repair import Receipt, change
 from scheduler.solver import StopToken
@@ -213,7 +214,8 @@ class PlanBook:
                 budget = budget_ms or entry.live.policy.budget_ms
                 if left_ms is not None:
                     budget = max(_MIN_BUDGET_MS, min(budget, int(left_ms / (len(events) - k))))
-                acks.append(self._take(entry, event, began, budget, stop, k, acks))
+                with bound(event_id=event.event_id, source=event.source):  # on the engine's and CP-SAT's logs
+                    acks.append(self._take(entry, event, began, budget, stop, k, acks))
                 derived += self._derived(entry, budget, stop)
             return Report(acks, entry.latest, derived=derived)
 
@@ -223,7 +225,9 @@ class PlanBook:
         acks: list[Ack] = []
         for event in entry.live.derived():
             try:
-                acks.append(replace(self._take(entry, event, time.perf_counter(), budget, stop, 0, []), event=event))
+                with bound(event_id=event.event_id, source=event.source):
+                    taken = self._take(entry, event, time.perf_counter(), budget, stop, 0, [])
+                acks.append(replace(taken, event=event))
             except EventRejected as refused:
                 _LOG.warning("derived event %r not taken: %s", event.event_id, refused.error.summary())
         return acks

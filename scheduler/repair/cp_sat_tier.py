@@ -14,6 +14,7 @@ and kept only when it scores better.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Iterator
@@ -215,7 +216,8 @@ def watched(
         except BaseException as error:  # handed to the caller: a bug must not pass as "no answer"
             failure.append(error)
 
-    worker = threading.Thread(target=run, name="cp-sat-repair", daemon=True)
+    # In the caller's context: the log fields bound for the event reach CP-SAT's search log.
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="cp-sat-repair", daemon=True)
     worker.start()
     worker.join(None if config.deterministic else seconds)
     if worker.is_alive():

@@ -40,6 +40,8 @@ class ServerConfig:
     the live plans while no call is in flight; 0 (the default) turns it off."""
     improve_min_gain: float = 0.005
     """An improvement is published only when it lowers the plan's objective by this fraction."""
+    metrics_addr: str | None = None
+    """``HOST:PORT`` of the Prometheus ``/metrics`` endpoint (port 0 picks one); None: off."""
 
     @property
     def max_message_bytes(self) -> int:

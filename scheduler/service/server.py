@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -24,6 +24,8 @@ from scheduler.engine.live import Foresight
 from scheduler.service.auth import TokenInterceptor, read_token
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
+from scheduler.service.metrics import Exporter, Metrics, parse_addr
+from scheduler.service.observe import CallInterceptor
 from scheduler.service.servicer import SchedulerServicer
 from scheduler.store import SqliteStore, StoreError, default_data_dir
 
@@ -33,7 +35,8 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
 
 class Server:
-    """A running server: ``port`` is the bound port (useful with port 0)."""
+    """A running server: ``port`` is the bound port (useful with port 0); ``metrics_port``
+    the metrics endpoint's (None when metrics are off)."""
 
     def __init__(
         self,
@@ -41,10 +44,12 @@ class Server:
         port: int,
         health: HealthServicer,
         servicer: SchedulerServicer,
+        exporter: Exporter | None = None,
         improver: Improver | None = None,
     ) -> None:
         self.server, self.port, self.health, self.servicer = server, port, health, servicer
-        self.book, self.improver = servicer.book, improver
+        self.book, self.exporter, self.improver = servicer.book, exporter, improver
+        self.metrics_port = exporter.port if exporter is not None else None
 
     async def stop(self, grace: float | None) -> None:
         """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s;
@@ -54,6 +59,8 @@ class Server:
         if self.improver is not None:
             await asyncio.to_thread(self.improver.close)
         await asyncio.to_thread(self.servicer.executor.shutdown, True)
+        if self.exporter is not None:
+            await asyncio.to_thread(self.exporter.stop)
         self.book.store.close()
 
 
@@ -63,6 +70,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     if not 0 <= config.improve_share <= 1 or not 0 <= config.improve_min_gain < 1:
         field = "improve_share" if not 0 <= config.improve_share <= 1 else "improve_min_gain"
         raise InputError.single(field, f"must lie in [0, 1], got {getattr(config, field)}")
+    if config.metrics_addr is not None:
+        parse_addr(config.metrics_addr)  # a bad address fails before the store is opened
     data_dir = config.data_dir or default_data_dir()
     try:
         store = await asyncio.to_thread(SqliteStore, data_dir)
@@ -70,7 +79,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
         raise InputError.single("data_dir", str(error)) from None
     _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
     book = await asyncio.to_thread(PlanBook, store, predict)
-    interceptors = []
+    metrics = Metrics()
+    interceptors: list[aio.ServerInterceptor[Any, Any]] = [CallInterceptor(metrics)]  # first: it sees refused calls too
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
         if not token:
@@ -82,17 +92,33 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     ]
     server = aio.server(interceptors=interceptors, options=options)
     limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
-    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits, metrics)
+    _gauges(metrics, servicer)
     server.add_generic_rpc_handlers((service_handler(servicer),))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
-    port = _bind(server, config)
+    exporter = Exporter(config.metrics_addr, metrics) if config.metrics_addr is not None else None
+    try:
+        port = _bind(server, config)
+    except InputError:
+        if exporter is not None:
+            exporter.stop()
+        raise
     await server.start()
     for name in ("", SERVICE):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
-    return Server(server, port, health, servicer, improver.start() if improver else None)
+    return Server(server, port, health, servicer, exporter, improver.start() if improver else None)
+
+
+def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
+    book = servicer.book
+    metrics.watch(
+        lambda: servicer.solves_in_flight,
+        lambda: sum(s.latest is not None for s in book.summaries()),
+        lambda: sum(s.latest.version for s in book.summaries() if s.latest is not None),
+    )
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:
@@ -139,5 +165,5 @@ async def serve(
     if ready is not None:
         ready(running)
     await stopped.wait()
-    print("shutting down: finishing calls in flight", file=sys.stderr, flush=True)
+    _LOG.warning("shutting down: finishing calls in flight")  # a log line: stderr stays JSON with --log-format json
     await running.stop(config.grace_s)

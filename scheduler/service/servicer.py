@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -40,6 +41,8 @@ from scheduler.engine import (
 )
 from scheduler.service import convert
 from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.metrics import Metrics
+from scheduler.service.observe import Observer
 from scheduler.solver import StopToken
 
 T = TypeVar("T")
@@ -131,12 +134,21 @@ class _PlanQueues:
 
 
 class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
-    def __init__(self, book: PlanBook, max_solves: int, deadline_margin_ms: int, limits: DocumentLimits) -> None:
+    def __init__(
+        self,
+        book: PlanBook,
+        max_solves: int,
+        deadline_margin_ms: int,
+        limits: DocumentLimits,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.book = book
+        self.observer = Observer(metrics or Metrics())
         self.margin_s = deadline_margin_ms / 1000
         self.limits = limits
         self.executor = ThreadPoolExecutor(max_workers=max_solves + 2, thread_name_prefix="solve")
         self._free = max_solves
+        self.max_solves = max_solves
         self._queues = _PlanQueues()
 
     # ------------------------------------------------------------------ helpers
@@ -147,10 +159,12 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         the work still finishes (an event being applied is committed or not, never half)."""
         async with self._queues.turn(plan_id) if plan_id is not None else contextlib.nullcontext():
             if self._free == 0:
+                self.observer.overloaded()
                 raise Overloaded("every solve slot is busy; retry later")
             self._free -= 1  # the event loop is the only writer: no lock needed
             try:
-                future = asyncio.get_running_loop().run_in_executor(self.executor, work)
+                # The call's log fields go with the work: a worker thread has a context of its own.
+                future = asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, work)
                 try:
                     return await asyncio.shield(future)
                 except asyncio.CancelledError:
@@ -160,6 +174,10 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                     raise
             finally:
                 self._free += 1
+
+    @property
+    def solves_in_flight(self) -> int:
+        return self.max_solves - self._free
 
     def _deadline(self, context: Context) -> float | None:
         remaining = context.time_remaining()
@@ -211,8 +229,9 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             events = convert.events_from(request.events, base)
             return self.book.report(request.plan_id, events, expected, budget, deadline, stop)
 
-        with _on_wire(request.events):
+        with self.observer.refusals(request.plan_id, request.events), _on_wire(request.events):
             done = await self._solve(report, stop, request.plan_id)
+        self.observer.taken(request.plan_id, request.events, done)
         return pb.ReportEventsResponse(
             acks=[convert.ack_message(a) for a in done.acks],
             plan=self._version(done.latest),

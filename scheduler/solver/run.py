@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from enum import StrEnum
 
 from ortools.sat.python import cp_model
 
+from scheduler import logs
 from scheduler.problem import ProblemData, Timetable, Weights
 from scheduler.solver.constraints import add_all
 from scheduler.solver.objective import set_objective
@@ -32,6 +34,7 @@ class SolveStatus(StrEnum):
 
 
 DETERMINISTIC_BACKSTOP_S = 5.0
+_SEARCH_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def solve(
     params.num_workers = config.workers
     params.random_seed = config.seed
     params.log_search_progress = config.log
+    if _SEARCH_LOG.isEnabledFor(logging.DEBUG):
+        _log_search(solver)
     if not config.presolve:
         params.cp_model_presolve = False
     if config.improve_only:
@@ -176,6 +181,15 @@ def solve(
         wall_time_s=time.perf_counter() - began,
         build_time_s=built - began,
     )
+
+
+def _log_search(solver: cp_model.CpSolver) -> None:
+    """CP-SAT's search log at DEBUG. Its workers call back from threads of their own, which
+    the call's context does not reach: its log fields go along as ``extra``."""
+    fields = logs.current()
+    solver.parameters.log_search_progress = True
+    solver.parameters.log_to_stdout = False
+    solver.log_callback = lambda line: _SEARCH_LOG.debug("cp-sat: %s", line, extra=fields)
 
 
 def _push_left(

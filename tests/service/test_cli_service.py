@@ -56,6 +56,7 @@ def test_client_commands_and_their_errors(tmp_path, capsys):
     [
         (["--tls-cert", "server.pem"], "tls_key: TLS needs both a certificate and a key"),
         (["--addr", "256.1.1.1:1"], "addr: cannot listen on '256.1.1.1:1'"),
+        (["--metrics-addr", "9464"], "metrics_addr: '9464' is not HOST:PORT (e.g. 127.0.0.1:9464)"),
         (["--config", "bad.toml"], "bad.toml: cannot read the configuration"),
         (["--config", "unknown.toml"], "unknown.toml: colour: is not a known setting"),
         (["--config", "deep.toml"], "deep.toml: cannot read the configuration: maximum recursion depth exceeded"),
