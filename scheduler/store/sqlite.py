@@ -64,10 +64,11 @@ class SqliteStore:
 
     FILE = "lean-scheduler.sqlite3"
 
-    def __init__(self, data_dir: Path) -> None:
-        """Open (or create) the store and check it: StoreError, naming the file and why, when
-        it is not a readable SQLite database, fails ``PRAGMA quick_check``, or is read-only."""
-        self.path = data_dir / self.FILE
+    def __init__(self, data_dir: Path, name: str = FILE) -> None:
+        """Open (or create) the store ``data_dir / name`` and check it: StoreError, naming the
+        file and why, when it is not a readable SQLite database, fails ``PRAGMA quick_check``,
+        or is read-only."""
+        self.path = data_dir / name
         self._lock = threading.Lock()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
