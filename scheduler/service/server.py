@@ -7,8 +7,10 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -20,11 +22,11 @@ from scheduler.domain import InputError
 from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
 from scheduler.engine.live import Foresight
-from scheduler.service.auth import TokenInterceptor, read_token
+from scheduler.service.auth import TokenInterceptor, read_token, refusal
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
 from scheduler.service.servicer import SchedulerServicer
-from scheduler.store import SqliteStore, StoreError, default_data_dir
+from scheduler.store import StoreError, StoreUrl, default_data_dir, parse_store_url
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,10 +34,13 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
 
 class Server:
-    """A running server: ``port`` is the bound port (useful with port 0)."""
+    """A running server: ``port`` is the bound port (useful with port 0), ``store`` where its
+    plans are kept (shown without a password)."""
 
-    def __init__(self, server: aio.Server, port: int, health: HealthServicer, servicer: SchedulerServicer) -> None:
-        self.server, self.port, self.health, self.servicer = server, port, health, servicer
+    def __init__(
+        self, server: aio.Server, port: int, health: HealthServicer, servicer: SchedulerServicer, store: str
+    ) -> None:
+        self.server, self.port, self.health, self.servicer, self.store = server, port, health, servicer, store
         self.book = servicer.book
 
     async def stop(self, grace: float | None) -> None:
@@ -47,16 +52,55 @@ class Server:
         self.book.store.close()
 
 
+class _Gate(grpc.GenericRpcHandler):  # type: ignore[type-arg]  # not subscriptable at run time
+    """The SchedulerService once the plans are loaded; until then its calls end UNAVAILABLE
+    (health checks and reflection answer all along)."""
+
+    def __init__(self) -> None:
+        self.handler: grpc.GenericRpcHandler[Any, Any] | None = None
+        self._streaming = {
+            m.name: m.server_streaming for m in pb.DESCRIPTOR.services_by_name["SchedulerService"].methods
+        }
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if self.handler is not None:
+            return self.handler.service(details)
+        service, _, method = details.method.lstrip("/").partition("/")
+        if service != SERVICE or method not in self._streaming:
+            return None
+        return refusal(self._streaming[method], grpc.StatusCode.UNAVAILABLE, "loading plans; retry shortly")
+
+
 async def start_server(config: ServerConfig, predict: Foresight | None = None) -> Server:
-    """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
-    settings, and on a store that cannot be read or written (naming the file and why)."""
+    """Bind and start with health NOT_SERVING, open and check the store, rebuild the plans,
+    then serve (health SERVING). Raises InputError on bad settings, and on a store that cannot
+    be reached, read or written (naming it and why); the server is stopped then."""
     data_dir = config.data_dir or default_data_dir()
+    field = "store" if config.store is not None else "data_dir"
     try:
-        store = await asyncio.to_thread(SqliteStore, data_dir)
+        where = parse_store_url(config.store, data_dir)
     except StoreError as error:
-        raise InputError.single("data_dir", str(error)) from None
-    _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
-    book = await asyncio.to_thread(PlanBook, store, predict)
+        raise InputError.single(field, str(error)) from None
+    server, health, gate = _server(config)
+    for name in ("", SERVICE):  # the health servicer starts SERVING for ""
+        await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    port = _bind(server, config)
+    await server.start()
+    try:
+        book = await _load(where, field, predict)
+    except BaseException:
+        await server.stop(None)
+        raise
+    limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits)
+    gate.handler = service_handler(servicer)
+    for name in ("", SERVICE):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return Server(server, port, health, servicer, where.shown)
+
+
+def _server(config: ServerConfig) -> tuple[aio.Server, HealthServicer, _Gate]:
+    """The server with its interceptors, health, reflection and the gated SchedulerService."""
     interceptors = []
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
@@ -68,17 +112,26 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
         ("grpc.max_send_message_length", config.max_message_bytes),
     ]
     server = aio.server(interceptors=interceptors, options=options)
-    limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
-    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits)
-    server.add_generic_rpc_handlers((service_handler(servicer),))
+    gate = _Gate()
+    server.add_generic_rpc_handlers((gate,))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
-    port = _bind(server, config)
-    await server.start()
-    for name in ("", SERVICE):
-        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Server(server, port, health, servicer)
+    return server, health, gate
+
+
+async def _load(where: StoreUrl, field: str, predict: Foresight | None) -> PlanBook:
+    began = time.perf_counter()
+    try:
+        store = await asyncio.to_thread(where.open)
+    except StoreError as error:
+        raise InputError.single(field, str(error)) from None
+    _LOG.info("store %s opened and checked in %.0f ms", where.shown, (time.perf_counter() - began) * 1000)
+    try:
+        return await asyncio.to_thread(PlanBook, store, predict)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:
