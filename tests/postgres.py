@@ -45,12 +45,19 @@ class PostgresServer:
     port: int
     admin: str
     """The URL of the ``postgres`` database, to create others."""
+    ctl: list[str]
+    """pg_ctl with its data directory (run as the server's user)."""
+    log: Path
 
     def database(self, name: str) -> str:
         """A new, empty database; its URL."""
         with psycopg.connect(self.admin, autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def restart(self) -> None:
+        """Stop at once (connections cut, as in a crash) and start again."""
+        _run([*self.ctl, "restart", "--mode=immediate", "--wait", "--timeout=60", "-l", str(self.log)])
 
 
 @contextlib.contextmanager
@@ -67,8 +74,8 @@ def postgres_server(binaries: Path) -> Iterator[PostgresServer]:
         _run([*run, "initdb", "-o", "--auth=trust --username=postgres --encoding=UTF8 --no-sync"])
         options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
         _run([*run, "start", "--wait", "--timeout=60", "-l", str(root / "log"), "-o", options])
-        try:
-            yield PostgresServer(port, f"postgresql://postgres@127.0.0.1:{port}/postgres")
+        try:  # a log file, else the server would hold our output pipes open
+            yield PostgresServer(port, f"postgresql://postgres@127.0.0.1:{port}/postgres", run, root / "log")
         finally:
             _run([*run, "stop", "--mode=immediate", "--wait"])
     finally:

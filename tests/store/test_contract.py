@@ -14,6 +14,7 @@ import pytest
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError, StoreUrl, parse_store_url
 from scheduler.store import postgres as pg_store
 from scheduler.store import sqlite as sqlite_store
+from tests.postgres import bindir, postgres_server
 
 _DATABASES = itertools.count(1)
 
@@ -166,3 +167,21 @@ def test_reopening_keeps_everything(where, store):
         assert schema_version(where) in (sqlite_store.SCHEMA_VERSION, pg_store.SCHEMA_VERSION)
     finally:
         again.close()
+
+
+def test_a_restarted_postgresql_server_fails_one_call_then_the_store_reconnects(tmp_path):
+    """On a server of its own: the session's must not restart under the other tests."""
+    binaries = bindir()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binaries")
+    with postgres_server(binaries) as server:
+        store = parse_store_url(server.database("restarted"), tmp_path).open()
+        try:
+            store.add_plan(plan("p"))
+            server.restart()
+            with pytest.raises(StoreError, match=r"^cannot use postgresql://postgres@127\.0\.0\.1:\d+/restarted: "):
+                store.append(event(1))  # not retried: its answer was lost with the connection
+            store.append(event(1))
+            assert store.log("p") == [event(1)]
+        finally:
+            store.close()
