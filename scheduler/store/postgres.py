@@ -15,7 +15,8 @@ from typing import Any
 
 import psycopg
 
-from scheduler.store.base import EventRecord, PlanRecord, Snapshot, StoreError
+from scheduler.store.base import StoreError
+from scheduler.store.sql import SqlStore
 
 SCHEMA_VERSION = 1
 _MIGRATIONS = {
@@ -47,7 +48,6 @@ CREATE TABLE snapshots (
 );
 """,
 }
-_COLUMNS = "plan_id, position, source, event_id, event, version, plan, receipt, plan_format"
 _MIGRATION_LOCK = 0x1EA5C4ED
 """The advisory lock key migrations take (any constant; only this program uses it)."""
 
@@ -57,9 +57,16 @@ def _line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """One connection shared by the server's threads behind a lock, as the SQLite store does
     (a write is one round trip plus the commit's flush; a pool would buy little)."""
+
+    # COLLATE "C": ids compare by bytes, as in SQLite, whatever the database's locale
+    _PLAN_ORDER = 'created, plan_id COLLATE "C"'
+    _SNAPSHOT_UPSERT = (
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (plan_id, position) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state"
+    )
 
     def __init__(self, url: str, shown: str) -> None:
         """Connect and bring the schema up to date: StoreError, naming ``shown`` (the URL
@@ -104,59 +111,15 @@ class PostgresStore:
                 self._db.execute("DELETE FROM lean_scheduler_schema")
                 self._db.execute("INSERT INTO lean_scheduler_schema VALUES (%s)", (found + 1,))
 
-    def add_plan(self, plan: PlanRecord) -> None:
-        self._run("INSERT INTO plans VALUES (%s, %s, %s)", (plan.plan_id, plan.created, plan.scenario))
-
-    def delete_plan(self, plan_id: str) -> bool:
-        return self._run("DELETE FROM plans WHERE plan_id = %s", (plan_id,))[0] > 0
-
-    def plans(self) -> list[PlanRecord]:
-        # COLLATE "C": ids compare by bytes, as in SQLite, whatever the database's locale
-        rows = self._rows('SELECT plan_id, created, scenario FROM plans ORDER BY created, plan_id COLLATE "C"', ())
-        return [PlanRecord(*row) for row in rows]
-
-    def append(self, record: EventRecord) -> None:
-        r = record
-        self._run(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (r.plan_id, r.position, r.source, r.event_id, r.event, r.version, r.plan, r.receipt, r.plan_format),
-        )
-
-    def log(self, plan_id: str, after: int = 0) -> list[EventRecord]:
-        rows = self._rows(
-            f"SELECT {_COLUMNS} FROM events WHERE plan_id = %s AND position > %s ORDER BY position", (plan_id, after)
-        )
-        return [EventRecord(*row) for row in rows]
-
-    def find(self, plan_id: str, source: str, event_id: str) -> EventRecord | None:
-        rows = self._rows(
-            f"SELECT {_COLUMNS} FROM events WHERE plan_id = %s AND source = %s AND event_id = %s",
-            (plan_id, source, event_id),
-        )
-        return EventRecord(*rows[0]) if rows else None
-
-    def add_snapshot(self, snapshot: Snapshot) -> None:
-        s = snapshot
-        self._run(
-            "INSERT INTO snapshots VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (plan_id, position) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state",
-            (s.plan_id, s.position, s.version, s.state),
-        )
-
-    def snapshot(self, plan_id: str, version: int | None = None) -> Snapshot | None:
-        rows = self._rows(
-            "SELECT plan_id, position, version, state FROM snapshots WHERE plan_id = %s AND version <= %s "
-            "ORDER BY position DESC LIMIT 1",
-            (plan_id, version if version is not None else 2**62),
-        )
-        return Snapshot(*rows[0]) if rows else None
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _rows(self, sql: str, values: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    def _read(self, sql: str, values: tuple[object, ...]) -> list[tuple[Any, ...]]:
         return self._run(sql, values)[1]
+
+    def _write(self, sql: str, values: tuple[object, ...]) -> int:
+        return self._run(sql, values)[0]
 
     def _run(self, sql: str, values: tuple[object, ...]) -> tuple[int, list[tuple[Any, ...]]]:
         """One autocommitted statement: the rows it changed, the rows it read. A broken
@@ -166,7 +129,7 @@ class PostgresStore:
             if self._db.broken:
                 self._db = self._connect()
             try:
-                cursor = self._db.execute(sql, values)
+                cursor = self._db.execute(sql.replace("?", "%s"), values)  # no statement has a literal ? or %
                 return cursor.rowcount, cursor.fetchall() if cursor.description else []
             except psycopg.IntegrityError as error:
                 raise StoreError(_line(error)) from None
