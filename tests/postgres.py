@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import pytest
 
 INSTALL = ".ci/install-postgres.sh"
 
@@ -32,6 +33,18 @@ def bindir() -> Path | None:
     if initdb := shutil.which("initdb"):
         candidates.append(Path(initdb).resolve().parent)
     return next((c for c in candidates if (c / "initdb").exists() and (c / "pg_ctl").exists()), None)
+
+
+def binaries_or_skip() -> Path:
+    """The binaries; without them the test is skipped, except in CI (``CI`` set), where it
+    fails: a skip must not hide a missing install."""
+    found = bindir()
+    if found is None:
+        reason = f"no PostgreSQL server binaries (initdb, pg_ctl) found; {INSTALL} installs them"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ import pytest
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError, StoreUrl, parse_store_url
 from scheduler.store import postgres as pg_store
 from scheduler.store import sqlite as sqlite_store
-from tests.postgres import bindir, postgres_server
+from tests.postgres import binaries_or_skip, postgres_server
 
 _DATABASES = itertools.count(1)
 
@@ -171,10 +171,7 @@ def test_reopening_keeps_everything(where, store):
 
 def test_a_restarted_postgresql_server_fails_one_call_then_the_store_reconnects(tmp_path):
     """On a server of its own: the session's must not restart under the other tests."""
-    binaries = bindir()
-    if binaries is None:
-        pytest.skip("no PostgreSQL server binaries")
-    with postgres_server(binaries) as server:
+    with postgres_server(binaries_or_skip()) as server:
         store = parse_store_url(server.database("restarted"), tmp_path).open()
         try:
             store.add_plan(plan("p"))
