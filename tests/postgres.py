@@ -15,9 +15,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
+
+if TYPE_CHECKING:
+    import psycopg
 
 INSTALL = ".ci/install-postgres.sh"
 
@@ -47,6 +50,14 @@ def binaries_or_skip() -> Path:
     return found
 
 
+def connect(url: str, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A psycopg connection, imported here only: without libpq (and then without a server to
+    test against) the rest of the tests still load."""
+    import psycopg  # noqa: PLC0415
+
+    return psycopg.connect(url, autocommit=autocommit)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -64,7 +75,7 @@ class PostgresServer:
 
     def database(self, name: str) -> str:
         """A new, empty database; its URL."""
-        with psycopg.connect(self.admin, autocommit=True) as db:
+        with connect(self.admin, autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 

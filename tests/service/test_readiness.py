@@ -8,13 +8,12 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
-import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scheduler.service.convert import pb, pb_grpc
 from scheduler.service.server import SERVICE
-from tests.postgres import free_port
+from tests.postgres import connect, free_port
 from tests.service.harness import config, document, running, stub
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
@@ -30,7 +29,7 @@ def test_not_serving_and_unavailable_until_the_plans_are_loaded(tmp_path, postgr
     with running(config(tmp_path, store=url)) as server, stub(server) as client:
         client.CreatePlan(pb.CreatePlanRequest(plan_id="line", scenario=document()))
     port = free_port()
-    blocker = psycopg.connect(url)
+    blocker = connect(url)
     blocker.execute("LOCK TABLE plans IN ACCESS EXCLUSIVE MODE")  # loading the plans waits for this transaction
     with ThreadPoolExecutor(1) as pool, contextlib.ExitStack() as stack:
         starting = pool.submit(stack.enter_context, running(config(tmp_path, store=url, addr=f"127.0.0.1:{port}")))

@@ -8,13 +8,12 @@ import itertools
 import sqlite3
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError, StoreUrl, parse_store_url
 from scheduler.store import postgres as pg_store
 from scheduler.store import sqlite as sqlite_store
-from tests.postgres import binaries_or_skip, postgres_server
+from tests.postgres import binaries_or_skip, connect, postgres_server
 
 _DATABASES = itertools.count(1)
 
@@ -51,7 +50,7 @@ def schema_version(where: StoreUrl) -> int:
         with contextlib.closing(sqlite3.connect(where.path)) as db:
             return int(db.execute("PRAGMA user_version").fetchone()[0])
     assert where.url is not None
-    with psycopg.connect(where.url) as db:
+    with connect(where.url) as db:
         row = db.execute("SELECT version FROM lean_scheduler_schema").fetchone()
         return int(row[0]) if row else 0
 
@@ -62,7 +61,7 @@ def set_schema_version(where: StoreUrl, version: int) -> None:
             db.execute(f"PRAGMA user_version = {version}")
         return
     assert where.url is not None
-    with psycopg.connect(where.url, autocommit=True) as db:
+    with connect(where.url, autocommit=True) as db:
         db.execute("UPDATE lean_scheduler_schema SET version = %s", (version,))
 
 
