@@ -10,7 +10,6 @@ under an advisory lock, so two servers starting on one database migrate it once.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import psycopg
@@ -74,7 +73,6 @@ class PostgresStore(SqlStore):
         newer than this release's."""
         self.url, self.shown = url, shown
         self._lock = threading.Lock()
-        began = time.perf_counter()
         self._db = self._connect()
         try:
             self._migrate()
@@ -84,8 +82,6 @@ class PostgresStore(SqlStore):
         except BaseException:
             self._db.close()
             raise
-        self.check_ms = (time.perf_counter() - began) * 1000
-        """How long connecting and checking took."""
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:

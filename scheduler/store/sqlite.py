@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +75,11 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open {self.path}: {error}") from None
-        began = time.perf_counter()
         try:
             self._check()
         except BaseException:
             self._db.close()
             raise
-        self.check_ms = (time.perf_counter() - began) * 1000
-        """How long opening and checking took."""
 
     def _check(self) -> None:
         try:
