@@ -132,6 +132,9 @@ def _service_commands(commands: Any) -> None:
     p = commands.add_parser("serve", help="run the gRPC service (until SIGTERM or Ctrl-C)")
     p.add_argument("--addr", help="host:port to listen on (default 127.0.0.1:50051; port 0 picks one)")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="event log and plans (default ~/.local/share/...)")
+    p.add_argument(
+        "--store", metavar="URL", help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: --data-dir)"
+    )
     p.add_argument("--config", type=Path, metavar="FILE.toml", help="settings file ([server] table)")
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="server certificate (with --tls-key)")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="server private key")

@@ -10,13 +10,12 @@ from scheduler.logs import configure as configure_logs
 from scheduler.service.config import load_config
 from scheduler.service.server import Server
 from scheduler.service.server import serve as run_server
-from scheduler.store import default_data_dir
 from scheduler.twin.whatif import TwinCheck
 
 
 def serve(args: argparse.Namespace) -> int:
     configure_logs(args.log_format, args.log_level)
-    config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, tls_cert=args.tls_cert,
+    config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, store=args.store, tls_cert=args.tls_cert,
                          tls_key=args.tls_key, client_ca=args.client_ca, token_file=args.token_file,
                          max_solves=args.max_solves, metrics_addr=args.metrics_addr,
                          improve_share=args.improve_share)  # fmt: skip
@@ -24,9 +23,8 @@ def serve(args: argparse.Namespace) -> int:
 
     def ready(server: Server) -> None:
         host = config.addr.rsplit(":", 1)[0]
-        data = config.data_dir or default_data_dir()
         metrics = "" if server.metrics_port is None else f"; metrics on port {server.metrics_port}"
-        print(f"lean-scheduler: listening on {host}:{server.port} (data: {data}){metrics}", flush=True)
+        print(f"lean-scheduler: listening on {host}:{server.port} (store: {server.store}){metrics}", flush=True)
         if args.port_file:
             write(args.port_file, f"{server.port}\n", "--port-file")
 

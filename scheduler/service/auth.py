@@ -28,19 +28,22 @@ class TokenInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
         if hmac.compare_digest(given_bytes, self._expected):
             return await continuation(details)
         handler = await continuation(details)
-        return _refusal(handler, "missing authorization" if not given else "invalid token")
+        streaming = handler is not None and handler.response_streaming
+        return refusal(
+            streaming, grpc.StatusCode.UNAUTHENTICATED, "missing authorization" if not given else "invalid token"
+        )
 
 
-def _refusal(handler: grpc.RpcMethodHandler[Any, Any], message: str) -> grpc.RpcMethodHandler[Any, Any]:
-    """A handler of the same shape as ``handler`` that ends the call with UNAUTHENTICATED."""
+def refusal(streaming: bool, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler[Any, Any]:
+    """A handler (response-streaming or not) that ends the call with ``code``."""
 
     async def deny(request: Any, context: aio.ServicerContext[Any, Any]) -> None:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        await context.abort(code, message)
 
-    if handler is not None and handler.response_streaming:
+    if streaming:
 
         async def deny_stream(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+            await context.abort(code, message)
             yield  # pragma: no cover - makes this an async generator
 
         return grpc.unary_stream_rpc_method_handler(deny_stream)

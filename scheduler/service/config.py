@@ -19,6 +19,9 @@ class ServerConfig:
     data_dir: Path | None = None
     """None: $LEAN_SCHEDULER_DATA_DIR, else $XDG_DATA_HOME/lean-scheduler, else
     ~/.local/share/lean-scheduler (created when missing)."""
+    store: str | None = None
+    """A store URL: ``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``; None: the
+    SQLite file in the data directory."""
     max_solves: int = 2
     """Solves (repairs, plan creations, what-ifs) at once; more are refused with
     RESOURCE_EXHAUSTED at once. Two suits the 2-core machine: CP-SAT uses the cores."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,13 @@ from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
 from scheduler.engine.improve import Improver
 from scheduler.engine.live import Foresight
-from scheduler.service.auth import TokenInterceptor, read_token
+from scheduler.service.auth import TokenInterceptor, read_token, refusal
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
 from scheduler.service.metrics import Exporter, Metrics, parse_addr
 from scheduler.service.observe import CallInterceptor
 from scheduler.service.servicer import SchedulerServicer
-from scheduler.store import SqliteStore, StoreError, default_data_dir
+from scheduler.store import StoreError, StoreUrl, default_data_dir, parse_store_url
 
 _LOG = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
 
 class Server:
-    """A running server: ``port`` is the bound port (useful with port 0); ``metrics_port``
-    the metrics endpoint's (None when metrics are off)."""
+    """A running server: ``port`` is the bound port (useful with port 0), ``store`` where its
+    plans are kept (shown without a password), ``metrics_port`` the metrics endpoint's (None
+    when metrics are off), ``improver`` the background improver (None when off)."""
 
     def __init__(
         self,
@@ -44,10 +46,11 @@ class Server:
         port: int,
         health: HealthServicer,
         servicer: SchedulerServicer,
+        store: str,
         exporter: Exporter | None = None,
         improver: Improver | None = None,
     ) -> None:
-        self.server, self.port, self.health, self.servicer = server, port, health, servicer
+        self.server, self.port, self.health, self.servicer, self.store = server, port, health, servicer, store
         self.book, self.exporter, self.improver = servicer.book, exporter, improver
         self.metrics_port = exporter.port if exporter is not None else None
 
@@ -64,22 +67,81 @@ class Server:
         self.book.store.close()
 
 
+class _Gate(grpc.GenericRpcHandler):  # type: ignore[type-arg]  # not subscriptable at run time
+    """The SchedulerService once the plans are loaded; until then its calls end UNAVAILABLE
+    (health checks and reflection answer all along)."""
+
+    def __init__(self) -> None:
+        self.handler: grpc.GenericRpcHandler[Any, Any] | None = None
+        self._streaming = {
+            m.name: m.server_streaming for m in pb.DESCRIPTOR.services_by_name["SchedulerService"].methods
+        }
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
+        if self.handler is not None:
+            return self.handler.service(details)
+        service, _, method = details.method.lstrip("/").partition("/")
+        if service != SERVICE or method not in self._streaming:
+            return None
+        return refusal(self._streaming[method], grpc.StatusCode.UNAVAILABLE, "loading plans; retry shortly")
+
+
 async def start_server(config: ServerConfig, predict: Foresight | None = None) -> Server:
-    """Open and check the store, rebuild the plans, bind and start. Raises InputError on bad
-    settings, and on a store that cannot be read or written (naming the file and why)."""
+    """Bind and start with health NOT_SERVING, open and check the store, rebuild the plans,
+    then serve (health SERVING). Raises InputError on bad settings, and on a store that cannot
+    be reached, read or written (naming it and why); the server is stopped then."""
+    _check(config)
+    data_dir = config.data_dir or default_data_dir()
+    field = "store" if config.store is not None else "data_dir"
+    try:
+        where = parse_store_url(config.store, data_dir)
+    except StoreError as error:
+        raise InputError.single(field, str(error)) from None
+    metrics = Metrics()
+    server, health, gate = _server(config, metrics)
+    for name in ("", SERVICE):  # the health servicer starts SERVING for ""
+        await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    port = _bind(server, config)
+    await server.start()
+    exporter = None
+    try:
+        exporter = Exporter(config.metrics_addr, metrics) if config.metrics_addr is not None else None
+        book = await _load(where, field, predict)
+    except BaseException:
+        if exporter is not None:
+            exporter.stop()
+        await server.stop(None)
+        raise
+    limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
+    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits, metrics)
+    _gauges(metrics, servicer)
+    gate.handler = service_handler(servicer)
+    for name in ("", SERVICE):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
+    return Server(server, port, health, servicer, where.shown, exporter, improver.start() if improver else None)
+
+
+def _check(config: ServerConfig) -> None:
+    """Settings that fail before anything is opened."""
     if not 0 <= config.improve_share <= 1 or not 0 <= config.improve_min_gain < 1:
         field = "improve_share" if not 0 <= config.improve_share <= 1 else "improve_min_gain"
         raise InputError.single(field, f"must lie in [0, 1], got {getattr(config, field)}")
     if config.metrics_addr is not None:
-        parse_addr(config.metrics_addr)  # a bad address fails before the store is opened
-    data_dir = config.data_dir or default_data_dir()
-    try:
-        store = await asyncio.to_thread(SqliteStore, data_dir)
-    except StoreError as error:
-        raise InputError.single("data_dir", str(error)) from None
-    _LOG.info("store %s checked in %.0f ms", store.path, store.check_ms)
-    book = await asyncio.to_thread(PlanBook, store, predict)
-    metrics = Metrics()
+        parse_addr(config.metrics_addr)
+
+
+def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
+    book = servicer.book
+    metrics.watch(
+        lambda: servicer.solves_in_flight,
+        lambda: sum(s.latest is not None for s in book.summaries()),
+        lambda: sum(s.latest.version for s in book.summaries() if s.latest is not None),
+    )
+
+
+def _server(config: ServerConfig, metrics: Metrics) -> tuple[aio.Server, HealthServicer, _Gate]:
+    """The server with its interceptors, health, reflection and the gated SchedulerService."""
     interceptors: list[aio.ServerInterceptor[Any, Any]] = [CallInterceptor(metrics)]  # first: it sees refused calls too
     if config.token_file is not None:
         token = read_token(_read(config.token_file, "token_file"))
@@ -91,34 +153,26 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
         ("grpc.max_send_message_length", config.max_message_bytes),
     ]
     server = aio.server(interceptors=interceptors, options=options)
-    limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
-    servicer = SchedulerServicer(book, config.max_solves, config.deadline_margin_ms, limits, metrics)
-    _gauges(metrics, servicer)
-    server.add_generic_rpc_handlers((service_handler(servicer),))
+    gate = _Gate()
+    server.add_generic_rpc_handlers((gate,))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection([SERVICE, "grpc.health.v1.Health", reflection.SERVICE_NAME], server)
-    exporter = Exporter(config.metrics_addr, metrics) if config.metrics_addr is not None else None
+    return server, health, gate
+
+
+async def _load(where: StoreUrl, field: str, predict: Foresight | None) -> PlanBook:
+    began = time.perf_counter()
     try:
-        port = _bind(server, config)
-    except InputError:
-        if exporter is not None:
-            exporter.stop()
+        store = await asyncio.to_thread(where.open)
+    except StoreError as error:
+        raise InputError.single(field, str(error)) from None
+    _LOG.info("store %s opened and checked in %.0f ms", where.shown, (time.perf_counter() - began) * 1000)
+    try:
+        return await asyncio.to_thread(PlanBook, store, predict)
+    except BaseException:
+        store.close()
         raise
-    await server.start()
-    for name in ("", SERVICE):
-        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
-    return Server(server, port, health, servicer, exporter, improver.start() if improver else None)
-
-
-def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
-    book = servicer.book
-    metrics.watch(
-        lambda: servicer.solves_in_flight,
-        lambda: sum(s.latest is not None for s in book.summaries()),
-        lambda: sum(s.latest.version for s in book.summaries() if s.latest is not None),
-    )
 
 
 def _bind(server: aio.Server, config: ServerConfig) -> int:

@@ -2,5 +2,16 @@
 
 from scheduler.store.base import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError
 from scheduler.store.sqlite import SqliteStore, default_data_dir
+from scheduler.store.url import StoreUrl, parse_store_url
 
-__all__ = ["EventRecord", "PlanRecord", "PlanStore", "Snapshot", "SqliteStore", "StoreError", "default_data_dir"]
+__all__ = [
+    "EventRecord",
+    "PlanRecord",
+    "PlanStore",
+    "Snapshot",
+    "SqliteStore",
+    "StoreError",
+    "StoreUrl",
+    "default_data_dir",
+    "parse_store_url",
+]

@@ -1,5 +1,5 @@
-"""The store interface. Anything that keeps these records durably (SQLite here; PostgreSQL
-could follow) can back the engine: it appends, lists and reads back; it never interprets.
+"""The store interface. Anything that keeps these records durably (SQLite, PostgreSQL) can
+back the engine: it appends, lists and reads back; it never interprets.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
+from typing import Any
 
-from scheduler.store.base import EventRecord, PlanRecord, Snapshot, StoreError
+from scheduler.store.base import StoreError
+from scheduler.store.sql import SqlStore
 
 SCHEMA_VERSION = 2
 _V1 = """
@@ -47,7 +48,6 @@ CREATE TABLE snapshots (
 );
 """,
 }
-_COLUMNS = "plan_id, position, source, event_id, event, version, plan, receipt, plan_format"
 
 
 def default_data_dir() -> Path:
@@ -58,30 +58,28 @@ def default_data_dir() -> Path:
     return Path(base) / "lean-scheduler"
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """One connection shared by the server's threads behind a lock (SQLite serialises
     writers anyway; appends are a few hundred microseconds plus the fsync)."""
 
     FILE = "lean-scheduler.sqlite3"
 
-    def __init__(self, data_dir: Path) -> None:
-        """Open (or create) the store and check it: StoreError, naming the file and why, when
-        it is not a readable SQLite database, fails ``PRAGMA quick_check``, or is read-only."""
-        self.path = data_dir / self.FILE
+    def __init__(self, data_dir: Path, name: str = FILE) -> None:
+        """Open (or create) the store ``data_dir / name`` and check it: StoreError, naming the
+        file and why, when it is not a readable SQLite database, fails ``PRAGMA quick_check``,
+        or is read-only."""
+        self.path = data_dir / name
         self._lock = threading.Lock()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open {self.path}: {error}") from None
-        began = time.perf_counter()
         try:
             self._check()
         except BaseException:
             self._db.close()
             raise
-        self.check_ms = (time.perf_counter() - began) * 1000
-        """How long opening and checking took."""
 
     def _check(self) -> None:
         try:
@@ -118,62 +116,18 @@ class SqliteStore:
         for version in range(found + 1, SCHEMA_VERSION + 1):
             self._db.executescript(f"BEGIN; {_MIGRATIONS[version]} PRAGMA user_version = {version}; COMMIT;")
 
-    def add_plan(self, plan: PlanRecord) -> None:
-        self._write("INSERT INTO plans VALUES (?, ?, ?)", (plan.plan_id, plan.created, plan.scenario))
-
-    def delete_plan(self, plan_id: str) -> bool:
-        with self._lock:
-            return self._db.execute("DELETE FROM plans WHERE plan_id = ?", (plan_id,)).rowcount > 0
-
-    def plans(self) -> list[PlanRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT plan_id, created, scenario FROM plans ORDER BY created, plan_id").fetchall()
-        return [PlanRecord(*row) for row in rows]
-
-    def append(self, record: EventRecord) -> None:
-        r = record
-        self._write(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.plan_id, r.position, r.source, r.event_id, r.event, r.version, r.plan, r.receipt, r.plan_format),
-        )
-
-    def log(self, plan_id: str, after: int = 0) -> list[EventRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE plan_id = ? AND position > ? ORDER BY position",
-                (plan_id, after),
-            ).fetchall()
-        return [EventRecord(*row) for row in rows]
-
-    def find(self, plan_id: str, source: str, event_id: str) -> EventRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE plan_id = ? AND source = ? AND event_id = ?",
-                (plan_id, source, event_id),
-            ).fetchone()
-        return EventRecord(*row) if row else None
-
-    def add_snapshot(self, snapshot: Snapshot) -> None:
-        s = snapshot
-        self._write("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (s.plan_id, s.position, s.version, s.state))
-
-    def snapshot(self, plan_id: str, version: int | None = None) -> Snapshot | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT plan_id, position, version, state FROM snapshots WHERE plan_id = ? AND version <= ? "
-                "ORDER BY position DESC LIMIT 1",
-                (plan_id, version if version is not None else 2**62),
-            ).fetchone()
-        return Snapshot(*row) if row else None
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, values: tuple[object, ...]) -> None:
+    def _read(self, sql: str, values: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, values).fetchall()
+
+    def _write(self, sql: str, values: tuple[object, ...]) -> int:
         with self._lock:
             try:
-                self._db.execute(sql, values)
+                return self._db.execute(sql, values).rowcount
             except sqlite3.IntegrityError as error:
                 raise StoreError(str(error)) from None
             except sqlite3.Error as error:  # a full disk, a file made read-only under us

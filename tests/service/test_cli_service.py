@@ -62,6 +62,11 @@ def test_client_commands_and_their_errors(tmp_path, capsys):
         (["--config", "deep.toml"], "deep.toml: cannot read the configuration: maximum recursion depth exceeded"),
         (["--config", "big.toml"], "big.toml: is over 1048576 bytes: not a configuration file"),
         (["--config", "flat.toml"], "flat.toml: server: must be a table of settings"),
+        (["--store", "mysql://root:hunter2@db/x"], "store: 'mysql://root:***@db/x' is not a store URL"),
+        (
+            ["--addr", "127.0.0.1:0", "--store", "postgresql://u:hunter2@127.0.0.1:9/x"],
+            "store: cannot connect to postgresql://u:***@127.0.0.1:9/x",
+        ),
     ],
 )
 def test_serve_refuses_bad_settings_in_one_line(tmp_path, capsys, monkeypatch, args, words):
@@ -74,12 +79,14 @@ def test_serve_refuses_bad_settings_in_one_line(tmp_path, capsys, monkeypatch, a
     assert main(["serve", "--data-dir", str(tmp_path / "d"), *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err, err
+    assert "hunter2" not in err
 
 
 def test_settings_layer_file_then_environment_then_flags(tmp_path):
     (tmp_path / "s.toml").write_text("[server]\naddr = '127.0.0.1:7000'\nmax_solves = 3\ngrace_s = 2.5\n")
-    env = {"LEAN_SCHEDULER_MAX_SOLVES": "4", "LEAN_SCHEDULER_DATA_DIR": str(tmp_path / "d")}
+    env = {"LEAN_SCHEDULER_MAX_SOLVES": "4", "LEAN_SCHEDULER_DATA_DIR": str(tmp_path / "d"),
+           "LEAN_SCHEDULER_STORE": "postgresql://planner@db/lean"}  # fmt: skip
     settings = load_config(tmp_path / "s.toml", env=env, addr="127.0.0.1:7001", max_solves=None)
     assert (settings.addr, settings.max_solves, settings.grace_s) == ("127.0.0.1:7001", 4, 2.5)
-    assert settings.data_dir == tmp_path / "d"
+    assert settings.data_dir == tmp_path / "d" and settings.store == "postgresql://planner@db/lean"
     assert load_config(env={}) == ServerConfig()

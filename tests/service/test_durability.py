@@ -1,5 +1,6 @@
 """kill -9 of a real server process while an MES streams events: after a restart no
-acknowledged event is lost, and the plan equals a replay of what was acknowledged."""
+acknowledged event is lost, and the plan equals a replay of what was acknowledged. On both
+stores: the SQLite file, and a real PostgreSQL server (``--store postgresql://...``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+import pytest
 
 from scheduler.domain.events import DowntimeStarted, Event
 from scheduler.service.convert import event_message, pb, pb_grpc
@@ -27,13 +29,22 @@ def shift(count: int) -> list[Event]:
                             expected_duration=3) for k in range(count)]  # fmt: skip
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_flags(request) -> list[str]:
+    """The serve command's store flags: none (the SQLite file in --data-dir), or --store URL
+    of a new database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return []
+    return ["--store", request.getfixturevalue("postgres").database("durability")]
+
+
 @contextmanager
-def server_process(data: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server_process(data: Path, store_flags: list[str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port_file = data / "port"
     port_file.unlink(missing_ok=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "scheduler", "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data),
-         "--port-file", str(port_file)],
+         "--port-file", str(port_file), *store_flags],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -49,14 +60,14 @@ def server_process(data: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         process.wait(30)
 
 
-def test_kill_9_during_a_stream_of_events_loses_no_acknowledged_event(tmp_path):
+def test_kill_9_during_a_stream_of_events_loses_no_acknowledged_event(tmp_path, store_flags):
     rng = random.Random(11)
     events = shift(18)
     acked: dict[str, tuple[int, pb.PlanVersion]] = {}
     created: pb.PlanVersion | None = None
     kills = 0
     for _ in range(3):
-        with server_process(tmp_path) as (process, addr), grpc.insecure_channel(addr) as channel:
+        with server_process(tmp_path, store_flags) as (process, addr), grpc.insecure_channel(addr) as channel:
             client = pb_grpc.SchedulerServiceStub(channel)
             if created is None:
                 created = client.CreatePlan(pb.CreatePlanRequest(plan_id="line", scenario=document())).plan
@@ -83,7 +94,7 @@ def test_kill_9_during_a_stream_of_events_loses_no_acknowledged_event(tmp_path):
                 acked[event.event_id] = (answer.acks[0].version, answer.plan)
             kills += 1
     assert created is not None and kills == 3
-    with server_process(tmp_path) as (_, addr), grpc.insecure_channel(addr) as channel:
+    with server_process(tmp_path, store_flags) as (_, addr), grpc.insecure_channel(addr) as channel:
         client = pb_grpc.SchedulerServiceStub(channel)
         for event in events:  # the rest of the shift; what was acknowledged comes back as duplicates
             answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="line", events=[event_message(event)]))
