@@ -87,7 +87,7 @@ def _plan_commands(commands: Any) -> None:
 def _client_commands(commands: Any) -> None:
     p = commands.add_parser(
         "client",
-        help="talk to a running server (create, events, get, list, watch, line-state, rules, set, rule, delete)",
+        help="talk to a running server (create, events, get, list, watch, line-state, what-if, rules, set, rule, ...)",
     )
     _connection_flags(p)
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -120,6 +120,15 @@ def _client_commands(commands: Any) -> None:
     a.add_argument("--buffer", metavar="UP->DOWN", help="the buffer of a kanban change")
     a.add_argument("--reason", default="", help="why (kept in the log)")
     a.add_argument("--event-id", default="", help="default: set-<time>")
+    a = actions.add_parser("what-if", help="kanban caps and/or hypothetical events on a fork, against the same "
+                                           "fork without the new caps (nothing live changes)")  # fmt: skip
+    a.add_argument("plan_id")
+    a.add_argument("--kanban", action="append", type=kanban_cap, default=[], metavar="UP->DOWN=N",
+                   help="a buffer's cap in the fork (buffer ids as in the scenario, e.g. cut->weld=3)")  # fmt: skip
+    a.add_argument("--events", type=Path, metavar="FILE", help="hypothetical events (needs --scenario)")
+    a.add_argument("--scenario", type=Path, help="the plan's scenario (names and time base of --events)")
+    a.add_argument("--version", type=non_negative, default=0, help="the version to fork (0: the latest)")
+    a.add_argument("--budget-ms", type=positive(int), metavar="N")
     a = actions.add_parser("rule", help="suspend or resume a lean rule (an audited rule_revised event)")
     a.add_argument("plan_id")
     a.add_argument("rule")
@@ -227,6 +236,14 @@ def between(low: float, high: float) -> Any:
 fraction = between(0, 10)
 """A coefficient of variation."""
 share = between(0, 1)
+
+
+def kanban_cap(text: str) -> tuple[str, int]:
+    """``UP->DOWN=N``: a buffer and its cap (at least 1)."""
+    buffer, _, cap = text.rpartition("=")
+    if not buffer or not cap.isdigit() or int(cap) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BUFFER=CAP (e.g. cut->weld=3, a cap of at least 1)")
+    return buffer, int(cap)
 
 
 def non_negative(text: str) -> int:

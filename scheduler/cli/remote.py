@@ -74,12 +74,26 @@ def client(args: argparse.Namespace) -> int:
         elif args.action == "line-state":
             state = server.line_state(args.plan_id, args.window)
             print(json.dumps(MessageToDict(state, preserving_proto_field_name=True), indent=1))
+        elif args.action == "what-if":
+            what_if(server, args)
         elif args.action == "delete":
             server.delete_plan(args.plan_id)
             print(f"deleted plan {args.plan_id}")
         elif args.action in ACTIONS:
             return rule_action(server, args)
     return 0
+
+
+def what_if(server: SchedulerClient, args: argparse.Namespace) -> None:
+    """EvaluateScenario: one line with the fork's KPIs and its diff (docs/service.md)."""
+    if args.events is not None and args.scenario is None:
+        raise InputError.single("--scenario", "--events needs the plan's scenario file (its names and time base)")
+    events = [event_message(e) for e in load_events(args.events, load_scenario(args.scenario))] if args.events else []
+    answer = server.evaluate(args.plan_id, args.version, dict(args.kanban), events, args.budget_ms)
+    k, d = answer.plan.kpis, answer.diff
+    print(f"what-if on version {answer.plan.version}: makespan {k.makespan} ({d.makespan_delta:+d}), weighted "
+          f"tardiness {k.weighted_tardiness} ({d.weighted_tardiness_delta:+d}), {d.moved_operations} moved, "
+          f"|shift| {d.total_abs_shift}, {d.machine_reassignments} reassigned")  # fmt: skip
 
 
 def document(path: Path) -> ScenarioDocument:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
-from scheduler.engine import snapshot
+from scheduler.engine import snapshot, whatif
 from scheduler.engine.activity import Activity
 from scheduler.engine.answers import (
     Ack,
@@ -55,8 +55,8 @@ from scheduler.engine.line import LineState, line_state
 from scheduler.engine.live import Foresight, LivePlan
 from scheduler.engine.result import refuse_conflicting_duplicate
 from scheduler.logs import bound
-from scheduler.problem import compile_problem, reference_of, rows_of
-from scheduler.repair import Receipt, change
+from scheduler.problem import rows_of
+from scheduler.repair import Receipt
 from scheduler.solver import StopToken
 from scheduler.store import EventRecord, PlanRecord, PlanStore, Snapshot, StoreError
 
@@ -328,8 +328,8 @@ class PlanBook:
         kanban: Mapping[str, int],
         budget_ms: int | None = None,
     ) -> WhatIf:
-        """A what-if on a fork of ``version`` (0: latest): new kanban caps, then ``events``.
-        Nothing live changes; the fork is compared with the plan it was made from."""
+        """A what-if on a fork of ``version`` (0: latest): new kanban caps, then ``events``,
+        against the same without the new caps (``engine.whatif``). Nothing live changes."""
         entry = self._entry(plan_id)
         with self.activity.call(), entry.lock:
             if entry.deleted:
@@ -337,26 +337,7 @@ class PlanBook:
             wanted = version or entry.latest.version
             base = self._versions(entry, wanted, wanted)[0]
             fork = entry.live.fork() if base.version == entry.live.version else entry.history.rebuild(wanted).live
-        receipts = []
-        if kanban:
-            receipts.append(fork.retune(dict(kanban), "what-if-kanban", budget_ms).receipt)
-        for k, event in enumerate(events):
-            try:
-                receipts.append(fork.apply(event, budget_ms=budget_ms).receipt)
-            except InputError as error:
-                raise EventRejected(k, error, []) from None
-        problem = compile_problem(fork.scenario)  # every operation counts in the diff, started or not
-        plan = fork.timetable(problem)
-        moves = change(problem, reference_of(problem, base.plan), plan)
-        after = replace(version_of(plan_id, fork, receipts[-1] if receipts else None), version=base.version)
-        return WhatIf(
-            base,
-            after,
-            receipts,
-            moves,
-            after.kpis.makespan - base.kpis.makespan,
-            after.kpis.total_weighted_tardiness - base.kpis.total_weighted_tardiness,
-        )
+        return whatif.evaluate(fork, base, events, kanban, budget_ms)
 
     def line_state(self, plan_id: str, window: int | None = None) -> LineState:
         """Realised and planned KPIs and the takt monitor's state (reads the live plan as it is)."""

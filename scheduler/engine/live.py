@@ -190,14 +190,6 @@ class LivePlan:
         if plan is not None:
             self._adopt(problem, self._timetable_of(problem, plan))
 
-    def retune(self, kanban: dict[str, int], event_id: str, budget_ms: int | None = None) -> RepairResult:
-        """Change kanban caps (buffer id ``UP->DOWN`` -> cap) and repair everything not yet
-        started at the current "now" (a what-if on a fork)."""
-        self._set_scenario(parameters.with_kanban(self.scenario, kanban))
-        problem = self.problem()
-        seeds = {i for i in range(problem.num_ops) if problem.fixed(i) is None}
-        return self._repair(problem, reference_of(problem, self.plan), event_id, seeds, budget_ms)
-
     def _repair(
         self,
         problem: ProblemData,

@@ -46,6 +46,13 @@ def test_client_commands_and_their_errors(tmp_path, capsys):
         assert json.loads(capsys.readouterr().out)["version"] == "2"
         assert main(["client", *addr, "get", "missing"]) == 2
         assert capsys.readouterr().err.strip() == "lean-scheduler: error: NOT_FOUND: no plan 'missing'"
+        capsys.readouterr()
+        assert main(["client", *addr, "what-if", "c", "--kanban", "cut->weld=2", "--budget-ms", "100"]) == 0
+        assert "(+0), weighted tardiness" in capsys.readouterr().out  # the cap it has: nothing changes
+        assert main(["client", *addr, "what-if", "c", "--kanban", "cut->nowhere=2"]) == 2
+        assert "kanban_caps[0].buffer: unknown buffer 'cut->nowhere'" in capsys.readouterr().err
+        assert main(["client", *addr, "what-if", "c", "--events", str(tmp_path / "events.yaml")]) == 2
+        assert "--scenario" in capsys.readouterr().err
         assert main(["client", *addr, "delete", "c"]) == 0
     assert main(["client", "--addr", "127.0.0.1:9", "list"]) == 1  # nobody there
     assert capsys.readouterr().err.startswith("lean-scheduler: error: UNAVAILABLE")

@@ -73,13 +73,16 @@ def test_create_get_list_report_watch_evaluate_delete(tmp_path):
         listed = client.ListPlans(pb.ListPlansRequest()).plans
         assert [(p.plan_id, p.latest_version, p.operations) for p in listed] == [("line-1", 2, 18)]
 
-        what_if = client.EvaluateScenario(pb.EvaluateScenarioRequest(
-            plan_id="line-1", kanban_caps=[pb.KanbanCap(buffer="cut->weld", cap=1)],
-            events=[event_message(downtime("maybe", 20, machine="PACK-1", duration=30))]))  # fmt: skip
-        assert len(what_if.receipts) == 2 and all(r.valid for r in what_if.receipts)
+        maybe = event_message(downtime("maybe", 20, machine="PACK-1", duration=30))
+        what_if = client.EvaluateScenario(pb.EvaluateScenarioRequest(plan_id="line-1", events=[maybe]))
+        assert len(what_if.receipts) == 1 and all(r.valid for r in what_if.receipts)
         assert what_if.plan.version == 2
-        assert what_if.diff.makespan_delta == what_if.plan.kpis.makespan - latest.kpis.makespan
+        assert what_if.diff.makespan_delta == what_if.plan.kpis.makespan - latest.kpis.makespan  # events: vs the base
         assert what_if.diff.moved_operations > 0
+        same = client.EvaluateScenario(pb.EvaluateScenarioRequest(  # a cap at its value: the control's twin
+            plan_id="line-1", kanban_caps=[pb.KanbanCap(buffer="cut->weld", cap=2)], events=[maybe]))  # fmt: skip
+        assert len(same.receipts) == 2 and all(r.valid for r in same.receipts)
+        assert (same.diff.moved_operations, same.diff.makespan_delta, same.diff.weighted_tardiness_delta) == (0, 0, 0)
         assert client.GetPlan(pb.GetPlanRequest(plan_id="line-1")).plan == latest  # nothing live changed
 
         client.DeletePlan(pb.DeletePlanRequest(plan_id="line-1"))

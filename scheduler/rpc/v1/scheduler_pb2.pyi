@@ -553,7 +553,10 @@ class EvaluateScenarioResponse(_message.Message):
     def receipts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Receipt]: ...
     @_builtins.property
     def diff(self) -> Global___StabilityDiff:
-        """The fork against the live plan it was made from."""
+        """With kanban caps: the fork against the same fork with the caps it had, after the same
+        events, both repaired the same reproducible way (the change's own effect). Events alone:
+        the fork against the version it was made from.
+        """
 
     def __init__(
         self,
