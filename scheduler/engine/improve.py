@@ -102,9 +102,10 @@ class Improver:
             raise ValueError(f"share must lie in (0, 1], not {share}")
         self.book, self.share, self.min_gain, self.idle_s = book, share, min_gain, idle_s
         self.slice_s, self.max_slice_s = slice_s, max_slice_s
-        self.published: list[Version] = []
-        self.passes = self.preempted = 0
-        """Passes run, and of them those a call stopped."""
+        self.passes = self.preempted = self.published = 0
+        """Passes run, those a call stopped, and versions published."""
+        self.last: Version | None = None
+        """The latest version published."""
         self._turn = 0
         self._slices: dict[str, tuple[int, float]] = {}
         """Plan -> (the log position, the length of its next pass there); past the longest: settled."""
@@ -164,4 +165,5 @@ class Improver:
         if version is not None:
             _LOG.info("plan %r: version %d published in the background (%s)", plan_id, version.version,
                       found.receipt.reason)  # fmt: skip
-            self.published.append(version)
+            self.published += 1
+            self.last = version

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from scheduler.domain import InputError
 from scheduler.domain.events import EVENT_TYPES
@@ -108,6 +110,23 @@ class Metrics:
         self.solving.set_function(solving)
         self.plans.set_function(plans)
         self.versions.set_function(versions)
+
+
+class Background(Collector):
+    """The background improver's counts, read from it at each scrape."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> list[CounterMetricFamily]:
+        passes, preempted, published = self.counts()
+        return [
+            CounterMetricFamily(f"{PREFIX}_background_passes", "Background improvement passes run", passes),
+            CounterMetricFamily(f"{PREFIX}_background_preempted", "Background passes stopped by a call", preempted),
+            CounterMetricFamily(
+                f"{PREFIX}_background_versions", "Versions the background improver published", published
+            ),
+        ]
 
 
 class Exporter:

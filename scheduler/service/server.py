@@ -25,7 +25,7 @@ from scheduler.engine.live import Foresight
 from scheduler.service.auth import TokenInterceptor, read_token, refusal
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
-from scheduler.service.metrics import Exporter, Metrics, parse_addr
+from scheduler.service.metrics import Background, Exporter, Metrics, parse_addr
 from scheduler.service.observe import CallInterceptor
 from scheduler.service.servicer import SchedulerServicer
 from scheduler.store import StoreError, StoreUrl, default_data_dir, parse_store_url
@@ -119,6 +119,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     for name in ("", SERVICE):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
+    if improver is not None:
+        metrics.registry.register(Background(lambda: (improver.passes, improver.preempted, improver.published)))
     return Server(server, port, health, servicer, where.shown, exporter, improver.start() if improver else None)
 
 

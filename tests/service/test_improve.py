@@ -11,6 +11,7 @@ from scheduler.engine.history import EVENT
 from scheduler.service.convert import event_message, pb
 from tests.engine.test_improve import poor_scenario
 from tests.service.harness import Replica, config, running, stub
+from tests.service.test_metrics import scrape, total
 
 
 def document() -> pb.ScenarioDocument:
@@ -18,7 +19,7 @@ def document() -> pb.ScenarioDocument:
 
 
 def test_an_idle_plan_gets_a_better_version_that_watchers_see(tmp_path):
-    with running(config(tmp_path, improve_share=1.0)) as server, stub(server) as client:
+    with running(config(tmp_path, improve_share=1.0, metrics_addr="127.0.0.1:0")) as server, stub(server) as client:
         first = client.CreatePlan(pb.CreatePlanRequest(plan_id="line", scenario=document())).plan
         stream = client.WatchPlan(pb.WatchPlanRequest(plan_id="line", from_version=2), timeout=120)
         improved = next(iter(stream)).plan
@@ -34,6 +35,9 @@ def test_an_idle_plan_gets_a_better_version_that_watchers_see(tmp_path):
         answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="line", events=[event_message(stop)]))
         assert answer.acks[0].version > improved.version and answer.acks[0].receipt.valid
         replica.take(stop, answer.plan, changed=True)
+        samples = scrape(server.metrics_port)
+        assert total(samples, "lean_scheduler_background_versions_total") >= 1
+        assert total(samples, "lean_scheduler_background_passes_total") >= 1
 
 
 def test_off_by_default_and_a_bad_share_is_named(tmp_path):
