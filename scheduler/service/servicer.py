@@ -33,6 +33,7 @@ from scheduler.engine import (
     Late,
     PlanBook,
     PlanDamaged,
+    PlanElsewhere,
     PlanNotFound,
     Report,
     StaleVersion,
@@ -50,6 +51,8 @@ Context = aio.ServicerContext[Any, Any]
 _LOG = logging.getLogger(__name__)
 MAX_BATCH = 10_000
 """Events in one ReportEvents call."""
+OWNER_KEY = "lean-scheduler-owner"
+"""Trailing metadata of a call refused for a plan another replica serves: that replica's address."""
 
 
 class Overloaded(Exception):
@@ -78,6 +81,8 @@ async def abort_for(context: Context, error: Exception) -> None:
         await _invalid(context, f"{problems[0][0]}: {problems[0][1]}{taken}", problems)
     elif isinstance(error, InputError):
         await _invalid(context, error.summary(), [(p.field, p.message) for p in error.problems])
+    elif isinstance(error, PlanElsewhere):  # the owner's address also as metadata, for clients to follow
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error), ((OWNER_KEY, error.addr),))
     elif isinstance(error, PlanNotFound):
         await context.abort(grpc.StatusCode.NOT_FOUND, str(error))
     elif isinstance(error, PlanDamaged):
