@@ -144,9 +144,9 @@ class ReplicaBook(PlanBook):
                 with self._lock:
                     self._damaged[plan_id] = (record, error.reason)
                 raise PlanDamaged(plan_id, error.reason) from None
+            self._hold([plan_id], began)  # first: a renewal meanwhile would drop a plan not held
             with self._lock:
                 self._plans[plan_id] = entry
-            self._hold([plan_id], began)
             _LOG.info("plan %r taken over at version %d", plan_id, entry.latest.version)
             return entry
 
