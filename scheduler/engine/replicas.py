@@ -69,6 +69,12 @@ class ReplicaBook(PlanBook):
             _LOG.warning("leases not released (they expire in %.1f s): %s", self.lease_s, error)
         super().close()
 
+    def serves(self, plan_id: str) -> bool:
+        """Whether a call for the plan is answered here without a takeover first."""
+        with self._lock:
+            loaded = plan_id in self._plans or plan_id in self._damaged
+        return loaded and self._holds(plan_id)
+
     def owned(self) -> list[str]:
         """The plans served here now."""
         return [plan_id for plan_id in self.plan_ids() if self._holds(plan_id)]

@@ -40,6 +40,7 @@ from scheduler.engine import (
     Version,
     WhatIf,
 )
+from scheduler.engine.replicas import ReplicaBook
 from scheduler.service import convert
 from scheduler.service.convert import pb, pb_grpc
 from scheduler.service.metrics import Metrics
@@ -188,6 +189,12 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         remaining = context.time_remaining()
         return None if remaining is None else time.perf_counter() + remaining - self.margin_s
 
+    async def _here(self, plan_id: str) -> None:
+        """A plan this replica has to take over first is rebuilt in the pool, off the event loop
+        (PlanElsewhere when another replica holds it)."""
+        if isinstance(self.book, ReplicaBook) and not self.book.serves(plan_id):
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.book.time_base, plan_id)
+
     def _version(self, version: Version) -> pb.PlanVersion:
         return convert.version_message(version, self.book.time_base(version.plan_id))
 
@@ -207,6 +214,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def GetPlan(self, request: pb.GetPlanRequest, context: Context) -> pb.GetPlanResponse:
         if request.version < 0:
             raise InputError.single("version", f"a version is 1 or more (0: the latest), got {request.version}")
+        await self._here(request.plan_id)
         return pb.GetPlanResponse(plan=self._version(self.book.get(request.plan_id, request.version)))
 
     @_mapped
@@ -225,6 +233,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             raise InputError.single("events", "send at least one event")
         if len(request.events) > MAX_BATCH:
             raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")
+        await self._here(request.plan_id)
         base = self.book.time_base(request.plan_id)
         budget = _budget(request.budget, "budget")
         expected = request.expected_version if request.HasField("expected_version") else None
@@ -255,6 +264,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             request = _decoded(request)
             if request.from_version < 0:
                 raise InputError.single("from_version", f"a version is 0 or more, got {request.from_version}")
+            await self._here(request.plan_id)
             backlog = self.book.watch(request.plan_id, request.from_version, listener)
         except Exception as error:
             await abort_for(context, error)
@@ -285,6 +295,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def EvaluateScenario(
         self, request: pb.EvaluateScenarioRequest, context: Context
     ) -> pb.EvaluateScenarioResponse:
+        await self._here(request.plan_id)
         scenario = self.book.time_base(request.plan_id)
         if len(request.events) > MAX_BATCH:
             raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")

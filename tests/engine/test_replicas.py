@@ -57,11 +57,13 @@ def test_a_plan_is_served_by_its_holder_and_taken_over_only_once_expired(books, 
     with pytest.raises(PlanElsewhere, match="replica 'A' at a:50051") as refused:
         b.get("line")
     assert (refused.value.owner, refused.value.addr) == ("A", "a:50051")
+    assert a.serves("line") and not b.serves("line")
     expire(url, "line")
     taken = b.get("line")  # rebuilt from the store
     assert (taken.version, taken.plan) == (served.version, served.plan)
     a.renew()  # the lease is B's now: A stops serving the plan
     assert a.owned() == [] and b.owned() == ["line"]
+    assert b.serves("line") and not a.serves("line")
     with pytest.raises(PlanElsewhere, match="replica 'B' at b:50051"):
         a.get("line")
     assert b.report("line", [downtime(1)]).acks[0].version > served.version
