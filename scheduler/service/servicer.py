@@ -195,6 +195,10 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         if isinstance(self.book, ReplicaBook) and not self.book.serves(plan_id):
             await asyncio.get_running_loop().run_in_executor(self.executor, self.book.time_base, plan_id)
 
+    async def _stored(self, plan_id: str) -> bool:
+        record = await asyncio.get_running_loop().run_in_executor(self.executor, self.book.store.plan, plan_id)
+        return record is not None
+
     def _version(self, version: Version) -> pb.PlanVersion:
         return convert.version_message(version, self.book.time_base(version.plan_id))
 
@@ -277,6 +281,9 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 if new.version > sent:
                     sent = new.version
                     yield pb.WatchPlanResponse(plan=self._version(new))
+            if isinstance(self.book, ReplicaBook) and await self._stored(request.plan_id):  # its lease moved
+                message = f"plan {request.plan_id!r} is no longer served here (its lease moved); watch again"
+                await context.abort(grpc.StatusCode.UNAVAILABLE, message)
             await context.abort(grpc.StatusCode.NOT_FOUND, f"plan {request.plan_id!r} was deleted")
         finally:
             self.book.unwatch(request.plan_id, listener)

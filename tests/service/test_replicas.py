@@ -20,6 +20,7 @@ import pytest
 from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.convert import plan_rows as rows
 from scheduler.service.servicer import OWNER_KEY
+from tests.postgres import connect
 from tests.service.harness import document, scenario, server_process, verify
 from tests.service.test_durability import shift
 
@@ -131,6 +132,22 @@ def test_after_kill_9_of_the_owner_another_replica_takes_over_with_every_acknowl
         assert_elsewhere(refusal(lambda: c.GetPlan(pb.GetPlanRequest(plan_id="line"))), "B", b_addr)
         verify(b, "line", scenario(), events)  # all duplicates now, each plan valid and replayed
         assert b.GetPlan(pb.GetPlanRequest(plan_id="line")).plan.version == max(v for v, _ in acked.values())
+
+
+def test_a_replica_whose_lease_is_taken_over_ends_its_watches_and_names_the_new_owner(tmp_path, database):
+    with replicas(tmp_path, database, "A", "B") as running_replicas:
+        (_, _, a), (_, b_addr, b) = running_replicas["A"], running_replicas["B"]
+        a.CreatePlan(pb.CreatePlanRequest(plan_id="line", scenario=document()))
+        stream = iter(a.WatchPlan(pb.WatchPlanRequest(plan_id="line"), timeout=60))
+        assert next(stream).plan.version == 1
+        with connect(database, autocommit=True) as db:  # A's lease runs out (as after a long pause)
+            db.execute("UPDATE plan_leases SET expires_at = now() - interval '1 second'")
+        b.GetPlan(pb.GetPlanRequest(plan_id="line"))  # B takes the plan over
+        with pytest.raises(grpc.RpcError) as ended:
+            next(stream)  # A's next renewal finds the lease lost: the watch ends
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE, ended.value.details()
+        assert "no longer served here" in (ended.value.details() or "")
+        assert_elsewhere(refusal(lambda: a.GetPlan(pb.GetPlanRequest(plan_id="line"))), "B", b_addr)
 
 
 def test_a_replica_stopped_gracefully_gives_its_plans_up_at_once(tmp_path, database):
