@@ -53,7 +53,9 @@ _LOG = logging.getLogger(__name__)
 MAX_BATCH = 10_000
 """Events in one ReportEvents call."""
 OWNER_KEY = "lean-scheduler-owner"
-"""Trailing metadata of a call refused for a plan another replica serves: that replica's address."""
+"""Trailing metadata of a call refused for a plan another replica serves: that replica's address
+(``scheduler.client.OWNER_METADATA``: the client imports no server code; tests/service/test_replicas.py
+checks the two agree)."""
 
 
 class Overloaded(Exception):

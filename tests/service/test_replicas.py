@@ -17,9 +17,9 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
+from scheduler.client import owner_of
 from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.convert import plan_rows as rows
-from scheduler.service.servicer import OWNER_KEY
 from tests.postgres import connect
 from tests.service.harness import document, scenario, server_process, verify
 from tests.service.test_durability import shift
@@ -59,7 +59,7 @@ def refusal(call) -> grpc.RpcError:
 def assert_elsewhere(error: grpc.RpcError, owner: str, addr: str) -> None:
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
     assert f"replica {owner!r} at {addr}" in (error.details() or "")
-    assert str({m.key: m.value for m in error.trailing_metadata() or ()}.get(OWNER_KEY)) == addr
+    assert owner_of(error) == addr  # the client's helper reads the server's metadata
 
 
 def report(client: pb_grpc.SchedulerServiceStub, event, plan_id: str = "line", **options) -> pb.ReportEventsResponse:
@@ -87,7 +87,8 @@ def test_a_call_for_a_plan_another_replica_owns_is_refused_naming_it(tmp_path, d
         b.CreatePlan(pb.CreatePlanRequest(plan_id="other", scenario=document()))
         assert_elsewhere(refusal(lambda: a.GetPlan(pb.GetPlanRequest(plan_id="other"))), "B", b_addr)
         assert {p.plan_id for p in a.ListPlans(pb.ListPlansRequest()).plans} == {"line"}
-        assert refusal(lambda: b.GetPlan(pb.GetPlanRequest(plan_id="none"))).code() == grpc.StatusCode.NOT_FOUND
+        missing = refusal(lambda: b.GetPlan(pb.GetPlanRequest(plan_id="none")))
+        assert missing.code() == grpc.StatusCode.NOT_FOUND and owner_of(missing) is None
 
 
 def test_after_kill_9_of_the_owner_another_replica_takes_over_with_every_acknowledged_event(tmp_path, database):
