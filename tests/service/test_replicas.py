@@ -91,49 +91,68 @@ def test_a_call_for_a_plan_another_replica_owns_is_refused_naming_it(tmp_path, d
         assert missing.code() == grpc.StatusCode.NOT_FOUND and owner_of(missing) is None
 
 
+def kill_during(process, client, event, acked) -> float:
+    """kill -9 the owner while it takes ``event``; its acknowledgement, if it came, joins
+    ``acked``. The time of the kill."""
+    in_flight = client.ReportEvents.future(
+        pb.ReportEventsRequest(plan_id="line", events=[event_message(event)]), timeout=30
+    )
+    os.kill(process.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    with contextlib.suppress(grpc.RpcError):
+        answer = in_flight.result()
+        acked[event.event_id] = (answer.acks[0].version, answer.plan)
+    return killed
+
+
+def take_over(taker, dead: str, dead_addr: str, killed: float, acked) -> None:
+    """Retry on ``taker`` as a client would while the dead owner's lease runs; then every
+    acknowledged version is there, unchanged (the event in flight at the kill is there or
+    not, whole)."""
+    refusals = 0
+    while True:
+        try:
+            latest = taker.GetPlan(pb.GetPlanRequest(plan_id="line"), timeout=30).plan
+            break
+        except grpc.RpcError as error:
+            assert_elsewhere(error, dead, dead_addr)
+            refusals += 1
+            assert time.monotonic() - killed < LEASE_S + 30, "the plan was never taken over"
+            time.sleep(0.05)
+    took = time.monotonic() - killed
+    print(f"takeover after kill -9 of {dead}: {took:.2f} s (lease {LEASE_S} s, {refusals} refusals before)")
+    assert refusals >= 1  # not before the lease expired
+    assert took < LEASE_S + 10
+    for event_id, (version, plan) in acked.items():
+        assert rows(taker.GetPlan(pb.GetPlanRequest(plan_id="line", version=version)).plan) == rows(plan), event_id
+    assert latest.version >= max(version for version, _ in acked.values())
+
+
+def go_on(client, events, acked, in_flight) -> None:
+    """The shift goes on at the taker; what was acknowledged comes back as duplicates (and
+    the event in flight at a kill may have been committed without its answer)."""
+    for event in events:
+        answer = report(client, event)
+        assert answer.acks[0].duplicate == (event.event_id in acked) or event.event_id in in_flight
+        acked.setdefault(event.event_id, (answer.acks[0].version, answer.plan))
+
+
 def test_after_kill_9_of_the_owner_another_replica_takes_over_with_every_acknowledged_event(tmp_path, database):
-    events = shift(10)
+    events = shift(12)
     acked: dict[str, tuple[int, pb.PlanVersion]] = {}
     with replicas(tmp_path, database, "A", "B", "C") as running_replicas:
-        (process, a_addr, a), (_, b_addr, b), (_, _, c) = running_replicas.values()
+        (a_process, a_addr, a), (b_process, b_addr, b), (_, _, c) = running_replicas.values()
         a.CreatePlan(pb.CreatePlanRequest(plan_id="line", scenario=document()))
-        for event in events[:4]:
-            answer = report(a, event)
-            acked[event.event_id] = (answer.acks[0].version, answer.plan)
-        in_flight = a.ReportEvents.future(
-            pb.ReportEventsRequest(plan_id="line", events=[event_message(events[4])]), timeout=30
-        )
-        os.kill(process.pid, signal.SIGKILL)  # kill -9 with a call in flight
-        killed = time.monotonic()
-        with contextlib.suppress(grpc.RpcError):
-            answer = in_flight.result()
-            acked[events[4].event_id] = (answer.acks[0].version, answer.plan)
-        refusals = 0
-        while True:  # as a client would: retry while the dead owner's lease runs
-            try:
-                latest = b.GetPlan(pb.GetPlanRequest(plan_id="line"), timeout=30).plan
-                break
-            except grpc.RpcError as error:
-                assert_elsewhere(error, "A", a_addr)
-                refusals += 1
-                assert time.monotonic() - killed < LEASE_S + 30, "B never took the plan over"
-                time.sleep(0.05)
-        takeover_s = time.monotonic() - killed
-        print(f"takeover after kill -9: {takeover_s:.2f} s (lease {LEASE_S} s, {refusals} refusals before)")
-        assert refusals >= 1  # not before the lease expired
-        assert takeover_s < LEASE_S + 10
-        # every acknowledged version is there, unchanged; the one in flight is there or not, whole
-        for event_id, (version, plan) in acked.items():
-            assert rows(b.GetPlan(pb.GetPlanRequest(plan_id="line", version=version)).plan) == rows(plan), event_id
-        assert latest.version >= max(version for version, _ in acked.values())
-        for event in events[4:]:  # the shift goes on at the taker
-            answer = report(b, event)
-            # the one in flight at the kill may have been committed without its answer: a duplicate
-            assert answer.acks[0].duplicate == (event.event_id in acked) or event is events[4]
-            acked.setdefault(event.event_id, (answer.acks[0].version, answer.plan))
+        go_on(a, events[:4], acked, set())
+        killed = kill_during(a_process, a, events[4], acked)
+        take_over(b, "A", a_addr, killed, acked)
+        go_on(b, events[4:8], acked, {events[4].event_id})
         assert_elsewhere(refusal(lambda: c.GetPlan(pb.GetPlanRequest(plan_id="line"))), "B", b_addr)
-        verify(b, "line", scenario(), events)  # all duplicates now, each plan valid and replayed
-        assert b.GetPlan(pb.GetPlanRequest(plan_id="line")).plan.version == max(v for v, _ in acked.values())
+        killed = kill_during(b_process, b, events[8], acked)  # and the taker dies too
+        take_over(c, "B", b_addr, killed, acked)
+        go_on(c, events[8:], acked, {events[4].event_id, events[8].event_id})
+        verify(c, "line", scenario(), events)  # all duplicates now, each plan valid and replayed
+        assert c.GetPlan(pb.GetPlanRequest(plan_id="line")).plan.version == max(v for v, _ in acked.values())
 
 
 def test_a_replica_whose_lease_is_taken_over_ends_its_watches_and_names_the_new_owner(tmp_path, database):
