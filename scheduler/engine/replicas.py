@@ -47,14 +47,18 @@ class ReplicaBook(PlanBook):
         self._held_lock = threading.Lock()
         self._adopting = threading.Lock()
         self._stop = threading.Event()
-        super().__init__(store, predict)
         self._keeper = threading.Thread(target=self._keep, name="leases", daemon=True)
-        self._keeper.start()
+        try:
+            super().__init__(store, predict)
+        except BaseException:
+            self._stop.set()
+            raise
 
     def _startup_plans(self) -> list[PlanRecord]:
         began = time.monotonic()
         mine = self.leases.renew(self.me.owner, self.me.addr, self.lease_s)
         self._hold(mine, began)
+        self._keeper.start()  # before the rebuilds: a long start must not let the leases lapse
         records = [self.store.plan(plan_id) for plan_id in sorted(mine)]
         _LOG.info("replica %r at %s: %d plan(s) still leased to it", self.me.owner, self.me.addr, len(mine))
         return [r for r in records if r is not None]
