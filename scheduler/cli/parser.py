@@ -157,6 +157,11 @@ def _service_commands(commands: Any) -> None:
                    help="DEBUG adds every call's end and CP-SAT's search log (default INFO)")  # fmt: skip
     p.add_argument("--improve-share", type=share, metavar="X",
                    help="improve plans between events this share of the time (0-1; default 0: off)")  # fmt: skip
+    p.add_argument("--lease-s", type=between(0, 3600), metavar="S",
+                   help="replicas on one PostgreSQL store: a plan's lease lasts S s (default 0: off)")  # fmt: skip
+    p.add_argument("--replica-id", metavar="ID", help="this replica's name in the leases (default HOSTNAME:PORT)")
+    p.add_argument("--advertise-addr", metavar="HOST:PORT",
+                   help="where clients reach this replica, as others' refusals name it (default: --addr)")  # fmt: skip
 
     p = commands.add_parser("simulate", help="run the plan on the shop-floor twin (noise, slowdowns, breakdowns)")
     p.add_argument("scenario", type=Path)

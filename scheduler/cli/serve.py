@@ -18,7 +18,8 @@ def serve(args: argparse.Namespace) -> int:
     config = load_config(args.config, addr=args.addr, data_dir=args.data_dir, store=args.store, tls_cert=args.tls_cert,
                          tls_key=args.tls_key, client_ca=args.client_ca, token_file=args.token_file,
                          max_solves=args.max_solves, metrics_addr=args.metrics_addr,
-                         improve_share=args.improve_share)  # fmt: skip
+                         improve_share=args.improve_share, lease_s=args.lease_s, replica_id=args.replica_id,
+                         advertise_addr=args.advertise_addr)  # fmt: skip
     writable(args.port_file, "--port-file")
 
     def ready(server: Server) -> None:

@@ -5,7 +5,7 @@ The request and response messages are re-exported here: ``from scheduler.client 
 SchedulerClient, Event, DowntimeStarted``.
 """
 
-from scheduler.client.client import SchedulerClient, scenario_document
+from scheduler.client.client import OWNER_METADATA, SchedulerClient, owner_of, scenario_document
 from scheduler.client.connection import RETRIED, Connection, RetryPolicy
 from scheduler.rpc.v1.scheduler_pb2 import (
     DOCUMENT_FORMAT_JSON,
@@ -39,6 +39,7 @@ from scheduler.rpc.v1.scheduler_pb2 import (
 __all__ = [
     "DOCUMENT_FORMAT_JSON",
     "DOCUMENT_FORMAT_YAML",
+    "OWNER_METADATA",
     "REPAIR_TIER_CP_SAT",
     "REPAIR_TIER_GAP_REPAIR",
     "REPAIR_TIER_NONE",
@@ -67,5 +68,6 @@ __all__ = [
     "Schedule",
     "SchedulerClient",
     "StabilityDiff",
+    "owner_of",
     "scenario_document",
 ]

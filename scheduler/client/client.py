@@ -28,6 +28,19 @@ def scenario_document(scenario: Path | str | bytes, fmt: str | None = None) -> p
     return pb.ScenarioDocument(format=formats[fmt], content=content)
 
 
+OWNER_METADATA = "lean-scheduler-owner"
+"""The trailing metadata of a call refused because another replica serves the plan."""
+
+
+def owner_of(error: grpc.RpcError) -> str | None:
+    """The address of the replica that serves the plan a refused call named (None when the
+    refusal is not that one): call that replica instead."""
+    if not isinstance(error, grpc.Call) or error.code() != grpc.StatusCode.FAILED_PRECONDITION:
+        return None
+    found = [str(m.value) for m in error.trailing_metadata() or () if m.key == OWNER_METADATA]
+    return found[0] if found else None
+
+
 class SchedulerClient:
     """One channel to a server. Calls raise ``grpc.RpcError`` with the server's status
     (``INVALID_ARGUMENT`` carries a ``google.rpc.BadRequest`` naming each field).

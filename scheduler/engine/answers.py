@@ -26,6 +26,14 @@ class PlanDamaged(LookupError):
         super().__init__(f"plan {plan_id!r} could not be loaded from the store ({reason}); delete it or restore it")
 
 
+class PlanElsewhere(LookupError):
+    """The plan is served by another replica (its lease is theirs): call it there."""
+
+    def __init__(self, plan_id: str, owner: str, addr: str) -> None:
+        self.plan_id, self.owner, self.addr = plan_id, owner, addr
+        super().__init__(f"plan {plan_id!r} is served by replica {owner!r} at {addr}; call it there")
+
+
 class Late(Exception):
     """The call's deadline passed before the work could start."""
 

@@ -95,12 +95,19 @@ class PlanBook:
         self._lock = threading.Lock()
         self.activity = Activity()
         """Calls in flight: the background improver runs only between them."""
-        for record in store.plans():
+        for record in self._startup_plans():
             try:
                 self._plans[record.plan_id] = self._rebuild(record)
             except Unreadable as error:
                 _LOG.error("plan %r not loaded: %s", record.plan_id, error.reason)
                 self._damaged[record.plan_id] = (record, error.reason)
+
+    def _startup_plans(self) -> list[PlanRecord]:
+        """The plans loaded at start: all of them (a replica loads only those it owns)."""
+        return self.store.plans()
+
+    def close(self) -> None:
+        self.store.close()
 
     # ------------------------------------------------------------------ plans
 

@@ -23,6 +23,7 @@ from scheduler.repair import Receipt, repair
 from scheduler.repair.attempt import Attempt
 from scheduler.repair.cp_sat_tier import CpSat
 from scheduler.solver import StopToken
+from scheduler.store import StoreError
 
 _LOG = logging.getLogger(__name__)
 SOURCE = "improver"
@@ -161,7 +162,11 @@ class Improver:
         if found is None:
             self._slices[plan_id] = (position, seconds if preempted else 2 * seconds)
             return
-        version = self.book.publish(plan_id, position, found.trial, found.event, found.receipt)
+        try:
+            version = self.book.publish(plan_id, position, found.trial, found.event, found.receipt)
+        except StoreError as error:  # the store is down: the plan stays as it was, the thread goes on
+            _LOG.warning("plan %r: improvement not published: %s", plan_id, error)
+            return
         if version is not None:
             _LOG.info("plan %r: version %d published in the background (%s)", plan_id, version.version,
                       found.receipt.reason)  # fmt: skip

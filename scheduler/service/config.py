@@ -45,6 +45,14 @@ class ServerConfig:
     """An improvement is published only when it lowers the plan's objective by this fraction."""
     metrics_addr: str | None = None
     """``HOST:PORT`` of the Prometheus ``/metrics`` endpoint (port 0 picks one); None: off."""
+    lease_s: float = 0.0
+    """Replicas: several servers on one PostgreSQL store split its plans, each plan served by
+    the holder of its lease, which lasts this long unrenewed; 0 (the default): off."""
+    replica_id: str = ""
+    """This replica's name in the leases (unique per replica); empty: HOSTNAME:PORT."""
+    advertise_addr: str = ""
+    """Where clients reach this replica, as a refusal by another replica names it; empty:
+    the bound address (the host name when bound to every interface)."""
 
     @property
     def max_message_bytes(self) -> int:

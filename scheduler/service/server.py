@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,13 +23,14 @@ from scheduler.domain.documents import DocumentLimits
 from scheduler.engine import PlanBook
 from scheduler.engine.improve import Improver
 from scheduler.engine.live import Foresight
+from scheduler.engine.replicas import ReplicaBook
 from scheduler.service.auth import TokenInterceptor, read_token, refusal
 from scheduler.service.config import ServerConfig
 from scheduler.service.convert import pb, service_handler
 from scheduler.service.metrics import Background, Exporter, Metrics, parse_addr
 from scheduler.service.observe import CallInterceptor
 from scheduler.service.servicer import SchedulerServicer
-from scheduler.store import StoreError, StoreUrl, default_data_dir, parse_store_url
+from scheduler.store import Lease, Leases, StoreError, StoreUrl, default_data_dir, parse_store_url
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class Server:
         await asyncio.to_thread(self.servicer.executor.shutdown, True)
         if self.exporter is not None:
             await asyncio.to_thread(self.exporter.stop)
-        self.book.store.close()
+        await asyncio.to_thread(self.book.close)
 
 
 class _Gate(grpc.GenericRpcHandler):  # type: ignore[type-arg]  # not subscriptable at run time
@@ -97,6 +99,10 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
         where = parse_store_url(config.store, data_dir)
     except StoreError as error:
         raise InputError.single(field, str(error)) from None
+    if config.lease_s and where.url is None:
+        raise InputError.single(
+            "lease_s", f"replicas need a PostgreSQL store (--store postgresql://...), not {where.shown}"
+        )
     metrics = Metrics()
     server, health, gate = _server(config, metrics)
     for name in ("", SERVICE):  # the health servicer starts SERVING for ""
@@ -106,7 +112,7 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     exporter = None
     try:
         exporter = Exporter(config.metrics_addr, metrics) if config.metrics_addr is not None else None
-        book = await _load(where, field, predict)
+        book = await _load(where, field, predict, _replica(config, port), config.lease_s)
     except BaseException:
         if exporter is not None:
             exporter.stop()
@@ -131,6 +137,18 @@ def _check(config: ServerConfig) -> None:
         raise InputError.single(field, f"must lie in [0, 1], got {getattr(config, field)}")
     if config.metrics_addr is not None:
         parse_addr(config.metrics_addr)
+    if config.lease_s and not 0.5 <= config.lease_s <= 3600:
+        raise InputError.single("lease_s", f"a lease lasts 0.5 to 3600 s (0: no replicas), got {config.lease_s}")
+
+
+def _replica(config: ServerConfig, port: int) -> Lease | None:
+    """This replica's name and address in the leases (None: replicas off)."""
+    if not config.lease_s:
+        return None
+    host = config.addr.rsplit(":", 1)[0]
+    if host in ("", "0.0.0.0", "[::]"):  # every interface: clients need a name
+        host = socket.gethostname()
+    return Lease(config.replica_id or f"{socket.gethostname()}:{port}", config.advertise_addr or f"{host}:{port}")
 
 
 def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
@@ -163,7 +181,9 @@ def _server(config: ServerConfig, metrics: Metrics) -> tuple[aio.Server, HealthS
     return server, health, gate
 
 
-async def _load(where: StoreUrl, field: str, predict: Foresight | None) -> PlanBook:
+async def _load(
+    where: StoreUrl, field: str, predict: Foresight | None, replica: Lease | None, lease_s: float
+) -> PlanBook:
     began = time.perf_counter()
     try:
         store = await asyncio.to_thread(where.open)
@@ -171,7 +191,10 @@ async def _load(where: StoreUrl, field: str, predict: Foresight | None) -> PlanB
         raise InputError.single(field, str(error)) from None
     _LOG.info("store %s opened and checked in %.0f ms", where.shown, (time.perf_counter() - began) * 1000)
     try:
-        return await asyncio.to_thread(PlanBook, store, predict)
+        if replica is None:
+            return await asyncio.to_thread(PlanBook, store, predict)
+        assert isinstance(store, Leases)  # a PostgreSQL store: start_server checked
+        return await asyncio.to_thread(ReplicaBook, store, store, replica, lease_s, predict)
     except BaseException:
         store.close()
         raise

@@ -33,12 +33,14 @@ from scheduler.engine import (
     Late,
     PlanBook,
     PlanDamaged,
+    PlanElsewhere,
     PlanNotFound,
     Report,
     StaleVersion,
     Version,
     WhatIf,
 )
+from scheduler.engine.replicas import ReplicaBook
 from scheduler.service import convert
 from scheduler.service.convert import pb, pb_grpc
 from scheduler.service.metrics import Metrics
@@ -50,6 +52,10 @@ Context = aio.ServicerContext[Any, Any]
 _LOG = logging.getLogger(__name__)
 MAX_BATCH = 10_000
 """Events in one ReportEvents call."""
+OWNER_KEY = "lean-scheduler-owner"
+"""Trailing metadata of a call refused for a plan another replica serves: that replica's address
+(``scheduler.client.OWNER_METADATA``: the client imports no server code; tests/service/test_replicas.py
+checks the two agree)."""
 
 
 class Overloaded(Exception):
@@ -78,6 +84,8 @@ async def abort_for(context: Context, error: Exception) -> None:
         await _invalid(context, f"{problems[0][0]}: {problems[0][1]}{taken}", problems)
     elif isinstance(error, InputError):
         await _invalid(context, error.summary(), [(p.field, p.message) for p in error.problems])
+    elif isinstance(error, PlanElsewhere):  # the owner's address also as metadata, for clients to follow
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error), ((OWNER_KEY, error.addr),))
     elif isinstance(error, PlanNotFound):
         await context.abort(grpc.StatusCode.NOT_FOUND, str(error))
     elif isinstance(error, PlanDamaged):
@@ -183,6 +191,16 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         remaining = context.time_remaining()
         return None if remaining is None else time.perf_counter() + remaining - self.margin_s
 
+    async def _here(self, plan_id: str) -> None:
+        """A plan this replica has to take over first is rebuilt in the pool, off the event loop
+        (PlanElsewhere when another replica holds it)."""
+        if isinstance(self.book, ReplicaBook) and not self.book.serves(plan_id):
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.book.time_base, plan_id)
+
+    async def _stored(self, plan_id: str) -> bool:
+        record = await asyncio.get_running_loop().run_in_executor(self.executor, self.book.store.plan, plan_id)
+        return record is not None
+
     def _version(self, version: Version) -> pb.PlanVersion:
         return convert.version_message(version, self.book.time_base(version.plan_id))
 
@@ -202,6 +220,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def GetPlan(self, request: pb.GetPlanRequest, context: Context) -> pb.GetPlanResponse:
         if request.version < 0:
             raise InputError.single("version", f"a version is 1 or more (0: the latest), got {request.version}")
+        await self._here(request.plan_id)
         return pb.GetPlanResponse(plan=self._version(self.book.get(request.plan_id, request.version)))
 
     @_mapped
@@ -220,6 +239,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             raise InputError.single("events", "send at least one event")
         if len(request.events) > MAX_BATCH:
             raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")
+        await self._here(request.plan_id)
         base = self.book.time_base(request.plan_id)
         budget = _budget(request.budget, "budget")
         expected = request.expected_version if request.HasField("expected_version") else None
@@ -250,6 +270,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             request = _decoded(request)
             if request.from_version < 0:
                 raise InputError.single("from_version", f"a version is 0 or more, got {request.from_version}")
+            await self._here(request.plan_id)
             backlog = self.book.watch(request.plan_id, request.from_version, listener)
         except Exception as error:
             await abort_for(context, error)
@@ -262,6 +283,9 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 if new.version > sent:
                     sent = new.version
                     yield pb.WatchPlanResponse(plan=self._version(new))
+            if isinstance(self.book, ReplicaBook) and await self._stored(request.plan_id):  # its lease moved
+                message = f"plan {request.plan_id!r} is no longer served here (its lease moved); watch again"
+                await context.abort(grpc.StatusCode.UNAVAILABLE, message)
             await context.abort(grpc.StatusCode.NOT_FOUND, f"plan {request.plan_id!r} was deleted")
         finally:
             self.book.unwatch(request.plan_id, listener)
@@ -280,6 +304,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def EvaluateScenario(
         self, request: pb.EvaluateScenarioRequest, context: Context
     ) -> pb.EvaluateScenarioResponse:
+        await self._here(request.plan_id)
         scenario = self.book.time_base(request.plan_id)
         if len(request.events) > MAX_BATCH:
             raise InputError.single("events", f"{len(request.events)} events in one call, over the {MAX_BATCH} limit")

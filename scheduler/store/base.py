@@ -4,8 +4,9 @@ back the engine: it appends, lists and reads back; it never interprets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class StoreError(Exception):
@@ -62,6 +63,9 @@ class PlanStore(Protocol):
     def plans(self) -> list[PlanRecord]:
         """Every plan, oldest first."""
 
+    def plan(self, plan_id: str) -> PlanRecord | None:
+        """One plan (None when there is none)."""
+
     def append(self, record: EventRecord) -> None:
         """Durably append to a plan's log (committed when this returns); StoreError on a
         duplicate (plan, source, event_id) or position, or an unknown plan."""
@@ -79,3 +83,28 @@ class PlanStore(Protocol):
         """The latest snapshot of a plan (at or before ``version`` when given)."""
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who serves a plan: a replica's id and the address its clients should call."""
+
+    owner: str
+    addr: str
+
+
+@runtime_checkable
+class Leases(Protocol):
+    """Plan leases kept in a store that several servers share, timed by the store's clock
+    (so the servers' clocks do not matter)."""
+
+    def claim(self, plan_id: str, owner: str, addr: str, seconds: float) -> Lease | None:
+        """Take (or extend) the plan's lease for ``seconds`` when it is free, expired or
+        already ``owner``'s; returns who holds it afterwards (None: no such plan)."""
+
+    def renew(self, owner: str, addr: str, seconds: float, plan_ids: Sequence[str] | None = None) -> list[str]:
+        """Extend for ``seconds`` the leases ``owner`` still holds (of ``plan_ids``; None:
+        all of them); the plan ids extended."""
+
+    def release(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds, so another server can take them at once."""

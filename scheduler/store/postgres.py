@@ -3,21 +3,23 @@ is committed (and, with the server's default ``synchronous_commit``, flushed) be
 ``append`` returns.
 
 Schema versions live in ``lean_scheduler_schema``; version 1 is the SQLite store's version 2
-(plans, events with ``plan_format``, snapshots). Each migration runs in its own transaction
+(plans, events with ``plan_format``, snapshots); version 2 adds ``plan_leases``, the plan
+leases of servers that share the database (replicas). Each migration runs in its own transaction
 under an advisory lock, so two servers starting on one database migrate it once.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
-from scheduler.store.base import StoreError
+from scheduler.store.base import Lease, StoreError
 from scheduler.store.sql import SqlStore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
 CREATE TABLE plans (
@@ -45,6 +47,15 @@ CREATE TABLE snapshots (
     state TEXT NOT NULL,
     PRIMARY KEY (plan_id, position)
 );
+""",
+    2: """
+CREATE TABLE plan_leases (
+    plan_id TEXT PRIMARY KEY REFERENCES plans(plan_id) ON DELETE CASCADE,
+    owner TEXT NOT NULL,
+    owner_addr TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX plan_leases_owner ON plan_leases (owner);
 """,
 }
 _MIGRATION_LOCK = 0x1EA5C4ED
@@ -106,6 +117,34 @@ class PostgresStore(SqlStore):
                 self._db.execute(_MIGRATIONS[found + 1])
                 self._db.execute("DELETE FROM lean_scheduler_schema")
                 self._db.execute("INSERT INTO lean_scheduler_schema VALUES (%s)", (found + 1,))
+
+    # ------------------------------------------------------------------ leases (store.base.Leases)
+
+    def claim(self, plan_id: str, owner: str, addr: str, seconds: float) -> Lease | None:
+        # one statement: taking a free or expired lease cannot race another server's
+        taken = self._read(
+            "INSERT INTO plan_leases SELECT plan_id, ?, ?, now() + make_interval(secs => ?) FROM plans "
+            "WHERE plan_id = ? ON CONFLICT (plan_id) DO UPDATE SET owner = EXCLUDED.owner, "
+            "owner_addr = EXCLUDED.owner_addr, expires_at = EXCLUDED.expires_at "
+            "WHERE plan_leases.owner = EXCLUDED.owner OR plan_leases.expires_at < now() RETURNING owner, owner_addr",
+            (owner, addr, seconds, plan_id),
+        )
+        if not taken:  # held by another server (or no such plan)
+            taken = self._read("SELECT owner, owner_addr FROM plan_leases WHERE plan_id = ?", (plan_id,))
+        return Lease(*taken[0]) if taken else None
+
+    def renew(self, owner: str, addr: str, seconds: float, plan_ids: Sequence[str] | None = None) -> list[str]:
+        which = "" if plan_ids is None else " AND plan_id = ANY(?)"
+        values: tuple[object, ...] = (addr, seconds, owner) + (() if plan_ids is None else (list(plan_ids),))
+        rows = self._read(
+            "UPDATE plan_leases SET owner_addr = ?, expires_at = now() + make_interval(secs => ?) "
+            f"WHERE owner = ?{which} RETURNING plan_id",
+            values,
+        )
+        return [row[0] for row in rows]
+
+    def release(self, owner: str) -> None:
+        self._write("DELETE FROM plan_leases WHERE owner = ?", (owner,))
 
     def close(self) -> None:
         with self._lock:

@@ -34,6 +34,10 @@ class SqlStore:
         rows = self._read(f"SELECT plan_id, created, scenario FROM plans ORDER BY {self._PLAN_ORDER}", ())
         return [PlanRecord(*row) for row in rows]
 
+    def plan(self, plan_id: str) -> PlanRecord | None:
+        rows = self._read("SELECT plan_id, created, scenario FROM plans WHERE plan_id = ?", (plan_id,))
+        return PlanRecord(*rows[0]) if rows else None
+
     def append(self, record: EventRecord) -> None:
         r = record
         self._write(

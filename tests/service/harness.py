@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -123,3 +126,27 @@ def verify(client: pb_grpc.SchedulerServiceStub, plan_id: str, scenario: Scenari
 
 def scenario_of(document: pb.ScenarioDocument) -> Scenario:
     return parse_scenario(json.loads(document.content))
+
+
+@contextlib.contextmanager
+def server_process(data: Path, flags: list[str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real ``lean-scheduler serve`` process on loopback port 0 with ``flags`` (a store,
+    ...), killed at the end: the process and its address."""
+    port_file = data / "port"
+    port_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data),
+         "--port-file", str(port_file), *flags],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (port_file.exists() and port_file.read_text().strip()):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield process, f"127.0.0.1:{port_file.read_text().strip()}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)

@@ -7,12 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import grpc
 import pytest
@@ -20,7 +15,7 @@ import pytest
 from scheduler.domain.events import DowntimeStarted, Event
 from scheduler.service.convert import event_message, pb, pb_grpc
 from scheduler.service.convert import plan_rows as rows
-from tests.service.harness import ROOT, Replica, document, scenario
+from tests.service.harness import Replica, document, scenario, server_process
 
 
 def shift(count: int) -> list[Event]:
@@ -36,28 +31,6 @@ def store_flags(request) -> list[str]:
     if request.param == "sqlite":
         return []
     return ["--store", request.getfixturevalue("postgres").database("durability")]
-
-
-@contextmanager
-def server_process(data: Path, store_flags: list[str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port_file = data / "port"
-    port_file.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data),
-         "--port-file", str(port_file), *store_flags],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not (port_file.exists() and port_file.read_text().strip()):
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield process, f"127.0.0.1:{port_file.read_text().strip()}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(30)
 
 
 def test_kill_9_during_a_stream_of_events_loses_no_acknowledged_event(tmp_path, store_flags):

@@ -139,6 +139,13 @@ def test_snapshots_replace_at_a_position_and_are_chosen_by_version(store):
     assert store.snapshot("p", 8) is None
 
 
+def test_one_plan_is_read_by_its_id(store):
+    store.add_plan(plan("a", 2.0))
+    store.add_plan(plan("b"))
+    assert store.plan("a") == plan("a", 2.0)
+    assert store.plan("c") is None
+
+
 def test_the_schema_version_is_recorded(where, store):
     expected = sqlite_store.SCHEMA_VERSION if where.path is not None else pg_store.SCHEMA_VERSION
     assert schema_version(where) == expected
