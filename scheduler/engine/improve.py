@@ -8,7 +8,9 @@ that replaying the log reaches the same versions, and its receipt's tier is ``ba
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +29,9 @@ from scheduler.store import StoreError
 
 _LOG = logging.getLogger(__name__)
 SOURCE = "improver"
+NICE = 10
+"""The improver's thread runs at this OS niceness, and so do the CP-SAT threads it starts
+(Linux threads inherit it): an event's solve gets the cores first while a pass stops."""
 
 
 class Current:
@@ -123,6 +128,8 @@ class Improver:
         self._thread.join()
 
     def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # per thread on Linux; elsewhere not at all
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         while not self._closed.is_set():
             wait = self.idle_s - self.book.activity.idle_s()
             if wait > 0:

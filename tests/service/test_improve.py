@@ -3,11 +3,15 @@ better version that watchers see (tier background), and events still repair on t
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from scheduler.domain import InputError
 from scheduler.domain.events import DowntimeStarted
 from scheduler.engine.history import EVENT
+from scheduler.engine.improve import NICE
 from scheduler.service.convert import event_message, pb
 from tests.engine.test_improve import poor_scenario
 from tests.service.harness import Replica, config, running, stub
@@ -25,6 +29,8 @@ def test_an_idle_plan_gets_a_better_version_that_watchers_see(tmp_path):
         improved = next(iter(stream)).plan
         stream.cancel()
         assert improved.version == 2
+        thread = next(t for t in threading.enumerate() if t.name == "improver")
+        assert thread.native_id is not None and os.getpriority(os.PRIO_PROCESS, thread.native_id) == NICE
         assert improved.receipt.tier == pb.REPAIR_TIER_BACKGROUND
         assert improved.kpis.objective <= 0.995 * first.kpis.objective
         replica = Replica(poor_scenario(), first)
