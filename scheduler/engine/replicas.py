@@ -108,15 +108,9 @@ class ReplicaBook(PlanBook):
         return super().fork(plan_id) if self._holds(plan_id) else None
 
     def publish(self, plan_id: str, position: int, trial: LivePlan, event: Event, receipt: Receipt) -> Version | None:
-        """As ``PlanBook.publish``; None too when the plan is not held here or the log refused
-        the write (another replica wrote it), so that the improver goes on."""
-        if not self._holds(plan_id):
-            return None
-        try:
-            return super().publish(plan_id, position, trial, event, receipt)
-        except StoreError as error:
-            _LOG.warning("plan %r: improvement not published: %s", plan_id, error)
-            return None
+        """As ``PlanBook.publish``; None too when the plan is not held here (a write the log
+        refuses raises StoreError, which the improver logs and survives)."""
+        return super().publish(plan_id, position, trial, event, receipt) if self._holds(plan_id) else None
 
     def _commit(self, entry: _Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
         try:
