@@ -23,6 +23,7 @@ HANDLERS = {
     "mes-sim": "scheduler.cli.mes_sim:mes_sim",
     "bench": "scheduler.cli.bench:bench",
     "simulate": "scheduler.cli.simulate:simulate",
+    "sweep": "scheduler.cli.sweep:sweep",
 }
 """Command -> ``module:function`` taking the parsed arguments, returning the exit code."""
 
@@ -181,6 +182,19 @@ def _service_commands(commands: Any) -> None:
     p.add_argument("--out", type=Path, metavar="RUN.json")
     p.add_argument("--facts-out", type=Path, metavar="EVENTS.yaml", help="the events the twin reported")
     p.add_argument("--gantt", type=Path, metavar="FILE.html", help="planned against actual")
+
+    p = commands.add_parser("sweep", help="twin runs over a grid of pull configurations (local pool or Ray)")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--grid", type=Path, required=True, metavar="SWEEP.yaml", help="axes, disturbances, objective")
+    p.add_argument("--replications", type=positive(int), metavar="N", help="runs per configuration (default: file's)")
+    p.add_argument("--seed", type=non_negative, metavar="S", help="the disturbances' seed (default: the file's)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="a local process pool (default) or Ray ([ray] extra)")  # fmt: skip
+    p.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster (default: start a local Ray)")
+    p.add_argument("--jobs", type=positive(int), default=2, metavar="N", help="processes (or Ray CPUs); default 2")
+    p.add_argument("--out", type=Path, default=Path("out/sweep"), metavar="DIR")
+    p.add_argument("--plan", type=Path, metavar="PLAN.json", help="the plan to start from (default: solve once)")
+    p.add_argument("--resume", action="store_true", help="reuse the runs already in DIR (a killed sweep goes on)")
 
     p = commands.add_parser("mes-sim", help="replay a scenario's event script against a server, as an MES")
     p.add_argument("scenario", type=Path)

@@ -21,7 +21,7 @@ from scheduler.gantt import render_gantt
 from scheduler.lean.kpis import line_kpis
 from scheduler.lean.rules import records as rule_records
 from scheduler.problem import Position, Timetable, compile_problem
-from scheduler.twin import Disturbances, InProcess, Remote, Twin, TwinRun
+from scheduler.twin import Disturbances, InProcess, Remote, Twin, TwinRun, for_the_twin
 from scheduler.twin.disturbances import parse_breakdowns, parse_slowdown
 from scheduler.twin.whatif import TwinCheck
 
@@ -30,7 +30,8 @@ from scheduler.twin.whatif import TwinCheck
 def simulate(args: argparse.Namespace) -> int:
     for flag in ("out", "facts_out", "gantt"):
         writable(getattr(args, flag), f"--{flag.replace('_', '-')}")
-    scenario = _for_the_twin(load_scenario(args.scenario), args)
+    scenario = for_the_twin(load_scenario(args.scenario), args.budget_ms, monitor=not args.no_monitor,
+                            rules=not args.no_rules)
     if args.rules:
         scenario = load_rules(args.rules, scenario)
     stations = {s.id for s in scenario.plant.stations}
@@ -67,19 +68,6 @@ def simulate(args: argparse.Namespace) -> int:
     if args.gantt:
         write(args.gantt, _gantt(scenario, first, run), "--gantt")
     return 0
-
-
-def _for_the_twin(scenario: Scenario, args: argparse.Namespace) -> Scenario:
-    """The twin reports every start, and its runs are reproducible: the repair policy says so."""
-    update: dict[str, Any] = {"started": "reported", "deterministic": True, "workers": 1,
-                              "takt_monitor": not args.no_monitor}  # fmt: skip
-    rules = [] if args.no_rules else scenario.rules
-    if args.budget_ms:
-        update["budget_ms"] = args.budget_ms
-    solver = scenario.policy.solver.model_copy(update={"deterministic": True, "workers": 1})
-    policy = scenario.policy.model_copy(update={"repair": scenario.policy.repair.model_copy(update=update),
-                                                "solver": solver})  # fmt: skip
-    return scenario.model_copy(update={"policy": policy, "events": [], "rules": rules})
 
 
 def run_document(scenario: Scenario, first: dict[str, Position], run: TwinRun) -> dict[str, Any]:

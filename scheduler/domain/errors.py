@@ -37,6 +37,9 @@ class InputError(Exception):
         self.problems = problems
         super().__init__(self.summary())
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[FieldProblem]]]:
+        return InputError, (self.problems,)  # crosses process boundaries (sweep workers) whole
+
     @classmethod
     def single(cls, field: str, message: str) -> InputError:
         return cls([FieldProblem(field, message)])

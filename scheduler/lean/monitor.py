@@ -131,7 +131,7 @@ def _robust_sigma(values: Sequence[float], floor: float) -> float:
         return max(floor, _PRIOR_SIGMA)
     centre = statistics.median(values)
     deviations = [abs(v - centre) for v in values]
-    spread = max(1.4826 * statistics.median(deviations), 1.2533 * statistics.mean(deviations))
+    spread = max(1.4826 * statistics.median(deviations), 1.2533 * math.fsum(deviations) / len(deviations))
     return max(floor, spread if len(values) >= _PRIOR_SAMPLES else max(spread, _PRIOR_SIGMA))
 
 

@@ -2,7 +2,7 @@
 plan, with noise, slowdowns and breakdowns, reporting only what an MES would."""
 
 from scheduler.twin.disturbances import Disturbances, Slowdown
-from scheduler.twin.engines import InProcess, Remote, Reported
+from scheduler.twin.engines import InProcess, Remote, Reported, for_the_twin
 from scheduler.twin.line import Twin, TwinRun
 
-__all__ = ["Disturbances", "InProcess", "Remote", "Reported", "Slowdown", "Twin", "TwinRun"]
+__all__ = ["Disturbances", "InProcess", "Remote", "Reported", "Slowdown", "Twin", "TwinRun", "for_the_twin"]

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 from scheduler.domain import InputError
+from scheduler.domain.orders import Order
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,17 @@ class Disturbances:
     """Mean ticks between a machine's breakdowns (exponential); None: none."""
     mttr: float | None = None
     """Mean ticks to repair (exponential)."""
+    rush_orders: float = 0.0
+    """Rush orders per tick (Poisson)."""
     seed: int = 0
 
-    def noise_factor(self, rng: random.Random) -> float:
+    def noise_factor(self, op: str) -> float:
+        """The factor on ``op``'s time: drawn from the seed and the operation alone, so that
+        every configuration run with this seed meets the same one (common random numbers)."""
         if self.noise <= 0:
             return 1.0
         sigma = math.sqrt(math.log1p(self.noise**2))
-        return math.exp(rng.gauss(-sigma * sigma / 2, sigma))
+        return math.exp(random.Random(f"{self.seed}/{op}").gauss(-sigma * sigma / 2, sigma))
 
     def slowdown(self, station: str, time: int) -> float:
         factor = 1.0
@@ -41,6 +46,18 @@ class Disturbances:
             if s.station == station and time >= s.start:
                 factor = s.factor
         return factor
+
+
+def rush_order(template: Order, prefix: str, now: int) -> Order:
+    """A copy of ``template`` named ``PREFIX-ID`` (its operations too), released at ``now``
+    and due after half the lead it was planned with (at least one tick)."""
+    lead = (template.due - template.release) if template.due is not None else 2 * sum(
+        op.duration or 0 for op in template.operations)  # fmt: skip
+    renamed = {op.id: f"{prefix}-{op.id}" for op in template.operations}
+    operations = [op.model_copy(update={"id": renamed[op.id], "after": [renamed[a] for a in op.after]})
+                  for op in template.operations]  # fmt: skip
+    return template.model_copy(update={"id": f"{prefix}-{template.id}", "release": now,
+                                       "due": now + max(1, lead // 2), "operations": operations})  # fmt: skip
 
 
 def parse_slowdown(text: str, stations: set[str]) -> Slowdown:

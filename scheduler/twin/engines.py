@@ -31,6 +31,20 @@ class Reported:
         return [e for e in self.derived if isinstance(e, CycleTimeObserved)]
 
 
+def for_the_twin(
+    scenario: Scenario, budget_ms: int | None = None, monitor: bool = True, rules: bool = True
+) -> Scenario:
+    """The scenario as the twin runs it: every start is reported, runs are reproducible
+    (deterministic time, one worker), the event script left out."""
+    update: dict[str, Any] = {"started": "reported", "deterministic": True, "workers": 1, "takt_monitor": monitor}
+    if budget_ms:
+        update["budget_ms"] = budget_ms
+    solver = scenario.policy.solver.model_copy(update={"deterministic": True, "workers": 1})
+    policy = scenario.policy.model_copy(update={"repair": scenario.policy.repair.model_copy(update=update),
+                                                "solver": solver})  # fmt: skip
+    return scenario.model_copy(update={"policy": policy, "events": [], "rules": scenario.rules if rules else []})
+
+
 class Engine(Protocol):
     def report(self, event: Event) -> Reported: ...
 

@@ -29,10 +29,12 @@ from scheduler.domain.events import (
     Event,
     OperationCompleted,
     OperationStarted,
+    OrderAdded,
     ParameterChanged,
 )
+from scheduler.domain.orders import Order
 from scheduler.problem import Position, compile_problem
-from scheduler.twin.disturbances import Disturbances
+from scheduler.twin.disturbances import Disturbances, rush_order
 from scheduler.twin.engines import Engine
 
 Process = Generator[simpy.Event, Any, None]
@@ -73,22 +75,17 @@ class Twin:
         problem = compile_problem(scenario)
         self.base = {(problem.op_ids[i], problem.machine_ids[m]): d for i, modes in enumerate(problem.op_modes)
                      for m, d in modes}  # fmt: skip
-        self.station = {op.id: op.station for o in scenario.orders for op in o.operations}
-        self.job = {op.id: o.id for o in scenario.orders for op in o.operations}
-        self.job_ops = {o.id: [op.id for op in o.operations] for o in scenario.orders}
-        self.before: dict[str, list[str]] = {op.id: [] for o in scenario.orders for op in o.operations}
-        feeds: dict[str, list[str]] = {op: [] for op in self.before}
-        caps = {(b.upstream, b.downstream): b for b in scenario.plant.buffers}
-        for o in scenario.orders:
-            for a, b in o.precedences():
-                self.before[b].append(a)
-                if (shape := caps.get((self.station[a], self.station[b]))) is not None:
-                    feeds[a].append(shape.id)
-        self.feeds, self.cap = feeds, {b.id: b.kanban for b in scenario.plant.buffers}
+        self.station: dict[str, str] = {}
+        self.job: dict[str, str] = {}
+        self.job_ops: dict[str, list[str]] = {}
+        self.before: dict[str, list[str]] = {}
+        self.feeds: dict[str, list[str]] = {}
+        self.cap = {b.id: b.kanban for b in scenario.plant.buffers}
+        for order in scenario.orders:
+            self._add(order)
         self.held = {b: 0 for b in self.cap}
         self.conwip, self.in_process = scenario.plant.conwip, 0
         self.env = simpy.Environment(initial_time=start.now if start else 0)
-        self.rng = random.Random(disturbances.seed)
         self.machines = [m.id for s in scenario.plant.stations for m in s.machines]
         self.down: dict[str, int] = {m: 0 for m in self.machines}
         """Per machine, how many stops hold it now (a breakdown, planned maintenance)."""
@@ -119,6 +116,17 @@ class Twin:
         begun = [ops for ops in self.job_ops.values() if any(o in self.started for o in ops)]
         self.in_process = sum(1 for ops in begun if not all(o in self.done for o in ops))
 
+    def _add(self, order: Order) -> None:
+        """The line learns an order: its operations, their order and the buffers they fill."""
+        caps = {(b.upstream, b.downstream): b.id for b in self.scenario.plant.buffers}
+        self.job_ops[order.id] = [op.id for op in order.operations]
+        for op in order.operations:
+            self.station[op.id], self.job[op.id], self.before[op.id], self.feeds[op.id] = op.station, order.id, [], []
+        for a, b in order.precedences():
+            self.before[b].append(a)
+            if (buffer := caps.get((self.station[a], self.station[b]))) is not None:
+                self.feeds[a].append(buffer)
+
     def _after(self, op: str) -> list[str]:
         return [nxt for nxt, before in self.before.items() if op in before]
 
@@ -130,6 +138,8 @@ class Twin:
             self.env.process(self._maintenance(machine))
             if self.disturbances.mtbf and self.disturbances.mttr:
                 self.env.process(self._breakdowns(machine, random.Random(self.disturbances.seed * 1009 + k)))
+        if self.disturbances.rush_orders > 0:
+            self.env.process(self._rush_orders(random.Random(f"{self.disturbances.seed}/rush")))
         total = len(self.station)
         horizon = until if until is not None else 100 * max((e for _, _, e in self.run.plan.values()), default=1)
         while len(self.done) < total and self.env.peek() < horizon:
@@ -180,7 +190,7 @@ class Twin:
                     self.held[b] -= 1
         start = int(self.env.now)
         self._report(OperationStarted(event_id=f"s-{op}", time=start, operation=op, machine=machine))
-        factor = self.disturbances.noise_factor(self.rng) * self.disturbances.slowdown(self.station[op], start)
+        factor = self.disturbances.noise_factor(op) * self.disturbances.slowdown(self.station[op], start)
         left = max(1, math.floor(self.base[(op, machine)] * factor + 0.5))  # nearest: no bias for short work
         while left > 0:
             began, stop = self.env.now, self.broken[machine]
@@ -216,6 +226,21 @@ class Twin:
             self._report(DowntimeEnded(event_id=f"de-{stop}", time=int(self.env.now), machine=machine,
                                        downtime_id=stop))  # fmt: skip
             self._back(machine)
+
+    def _rush_orders(self, rng: random.Random) -> Process:
+        """Orders arriving unplanned: a copy of one of the scenario's, released on arrival and
+        due after half its planned lead."""
+        templates = self.scenario.orders
+        count = 0
+        while templates:
+            yield self.env.timeout(max(1, round(rng.expovariate(self.disturbances.rush_orders))))
+            count += 1
+            template = rng.choice(templates)
+            order = rush_order(template, f"R{count}", int(self.env.now))
+            for new, old in zip(order.operations, template.operations, strict=True):
+                self.base.update({(new.id, m): d for (o, m), d in list(self.base.items()) if o == old.id})
+            self._add(order)
+            self._report(OrderAdded(event_id=f"rush-{count}", time=int(self.env.now), order=order))
 
     def _maintenance(self, machine: str) -> Process:
         """Planned unavailability stops the machine too; the plan knows it, so nobody reports it."""

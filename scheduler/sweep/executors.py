@@ -1,0 +1,148 @@
+"""Where a sweep's runs execute, behind one small interface: a local process pool (the
+default) or Ray (``pip install 'lean-scheduler[ray]'``). Either takes the origin once per
+worker, runs tasks in any order and hands each result back as it arrives; a worker that
+dies (kill -9, out of memory) costs its tasks a retry, not the sweep."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from scheduler.domain import InputError
+from scheduler.sweep.run import Kpis, Origin, Task, timed_run
+from scheduler.sweep.spec import SweepSpec
+
+RETRIES = 3
+"""Times a task is tried again after its worker died."""
+
+Done = Callable[[Task, Kpis, float], None]
+"""(the task, its KPIs, the seconds its run took)"""
+
+
+class SweepFailed(RuntimeError):
+    """A task could not be run (its worker died every time)."""
+
+
+class Executor(Protocol):
+    def run(self, origin: Origin, spec: SweepSpec, tasks: Sequence[Task], done: Done) -> None:
+        """Run ``tasks``, calling ``done`` for each as it finishes (in this thread)."""
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- local process pool
+
+_WORKER: tuple[Origin, SweepSpec] | None = None
+
+
+def _install(blob: bytes) -> None:
+    global _WORKER  # noqa: PLW0603  # one origin per worker process, unpickled once
+    _WORKER = pickle.loads(blob)  # our own pickle, made by this sweep
+
+
+def _pool_task(task: Task) -> tuple[Kpis, float]:
+    assert _WORKER is not None, "the pool's initializer sets the origin"
+    return timed_run(_WORKER[0], _WORKER[1], task)
+
+
+class LocalPool:
+    """``jobs`` worker processes, started fresh (spawn: safe beside gRPC and CP-SAT threads)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+
+    def run(self, origin: Origin, spec: SweepSpec, tasks: Sequence[Task], done: Done) -> None:
+        blob = pickle.dumps((origin, spec))
+        pending, tries = list(tasks), dict.fromkeys(tasks, 0)
+        while pending:
+            pending = self._round(blob, pending, done)
+            for task in pending:
+                tries[task] += 1
+                if tries[task] > RETRIES:
+                    raise SweepFailed(f"{task.configuration.key} replication {task.replication}: "
+                                      f"its worker died {tries[task]} times")  # fmt: skip
+
+    def _round(self, blob: bytes, tasks: list[Task], done: Done) -> list[Task]:
+        """Run ``tasks`` on a fresh pool; what is left when a worker died."""
+        context = multiprocessing.get_context("spawn")
+        left: list[Task] = []
+        with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_install, initargs=(blob,)) as pool:
+            futures: dict[Future[tuple[Kpis, float]], Task] = {pool.submit(_pool_task, t): t for t in tasks}
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    try:
+                        kpis, seconds = future.result()
+                    except BrokenProcessPool:
+                        left.append(futures[future])
+                        continue
+                    done(futures[future], kpis, seconds)
+        return left
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------- Ray
+
+
+def _ray() -> Any:
+    try:
+        import ray  # noqa: PLC0415  # optional: the [ray] extra
+    except ImportError:
+        raise InputError.single("--executor", "ray is not installed: pip install 'lean-scheduler[ray]'") from None
+    return ray
+
+
+class RayExecutor:
+    """A local Ray with ``jobs`` CPUs, or the cluster at ``address``; Ray retries a task whose
+    worker died (``max_retries``)."""
+
+    def __init__(self, jobs: int, address: str | None = None) -> None:
+        self.ray = _ray()
+        self.started = not self.ray.is_initialized()
+        if self.started:
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+            if address:
+                self.ray.init(address=address, **options)
+            else:
+                self.ray.init(num_cpus=jobs, **options)
+        self.remote = self.ray.remote(max_retries=RETRIES, retry_exceptions=False)(timed_run)
+
+    def run(self, origin: Origin, spec: SweepSpec, tasks: Sequence[Task], done: Done) -> None:
+        ray = self.ray
+        origin_ref, spec_ref = ray.put(origin), ray.put(spec)
+        refs = {self.remote.remote(origin_ref, spec_ref, t): t for t in tasks}
+        for ref, (kpis, seconds) in _as_completed(ray, list(refs)):
+            done(refs[ref], kpis, seconds)
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+def _as_completed(ray: Any, refs: list[Any]) -> Iterator[tuple[Any, tuple[Kpis, float]]]:
+    while refs:
+        ready, refs = ray.wait(refs, num_returns=1)
+        for ref in ready:
+            try:
+                yield ref, ray.get(ref)
+            except ray.exceptions.RayTaskError as error:
+                if isinstance(error.cause, InputError):
+                    raise error.cause from None
+                raise SweepFailed(f"a run failed on Ray: {error.cause!r}") from None
+            except ray.exceptions.RayError as error:
+                raise SweepFailed(f"a run failed on Ray: {type(error).__name__}") from None
+
+
+def executor(kind: str, jobs: int, address: str | None = None) -> Executor:
+    if kind == "ray":
+        return RayExecutor(jobs, address)
+    if address:
+        raise InputError.single("--ray-address", "only with --executor ray")
+    return LocalPool(jobs)
