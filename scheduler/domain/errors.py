@@ -35,10 +35,10 @@ class InputError(Exception):
 
     def __init__(self, problems: list[FieldProblem]) -> None:
         self.problems = problems
-        super().__init__(self.summary())
+        super().__init__(problems)  # args rebuild it whole: pickled to a sweep worker, re-raised by SimPy
 
-    def __reduce__(self) -> tuple[type[InputError], tuple[list[FieldProblem]]]:
-        return InputError, (self.problems,)  # crosses process boundaries (sweep workers) whole
+    def __str__(self) -> str:
+        return self.summary()
 
     @classmethod
     def single(cls, field: str, message: str) -> InputError:

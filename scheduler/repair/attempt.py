@@ -66,6 +66,13 @@ class Attempt:
     def deadline(self) -> float:
         return self.began + self.policy.budget_ms / 1000
 
+    @property
+    def shift_deadline(self) -> float | None:
+        """When right- and left-shift give up settling the caps: the budget's end, or never
+        with ``deterministic`` (their rounds are bounded; a loaded machine must not change
+        the answer)."""
+        return None if self.policy.deterministic else self.deadline
+
     def left_s(self) -> float:
         """Seconds a solver may still use: the budget less the elapsed time and the margin
         (with ``deterministic``, the whole budget whatever the clock says: reproducible)."""

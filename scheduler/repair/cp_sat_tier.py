@@ -166,7 +166,7 @@ class CpSat:
             with gc_paused():
                 found = result.timetable if part is None else part.merge(plan, result.timetable)
                 if a.compacts and part is not None:  # what the window gained reaches the end once the rest moves up
-                    found = left_shift(a.problem, found, a.deadline) or found
+                    found = left_shift(a.problem, found, a.shift_deadline) or found
                 a.consider(TierName.CP_SAT, found)
         for step, ms in (("window", built - began), ("solve", solved - built), ("after", time.perf_counter() - solved)):
             a.timings[f"cp_sat.{step}"] = round(a.timings.get(f"cp_sat.{step}", 0.0) + ms * 1000, 2)

@@ -31,7 +31,7 @@ class RightShift:
     def run(self, a: Attempt) -> None:
         began = time.perf_counter()
         with gc_paused():
-            shifted = right_shift(a.problem, a.reference, deadline=a.deadline)
+            shifted = right_shift(a.problem, a.reference, deadline=a.shift_deadline)
             found = a.consider(self.name, shifted or serial(a.problem, a.reference))
             if shifted is not None and not found.report.valid:  # a bug in right-shift must not reach the caller
                 shifted, a.best = None, None
@@ -70,7 +70,7 @@ class LeftShift:
         if a.best.moves.moved_operations and not a.spares():
             return
         with gc_paused():
-            plan = left_shift(a.problem, a.best.plan, a.deadline)
+            plan = left_shift(a.problem, a.best.plan, a.shift_deadline)
             if plan is not None:
                 a.consider(self.name, plan)
 

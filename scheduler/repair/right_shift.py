@@ -282,8 +282,13 @@ def serial(problem: ProblemData, reference: Reference) -> Timetable:
         return (-done, min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
 
     jobs = [j for j in range(len(problem.job_ids)) if any(problem.fixed(i) is None for i in problem.job_ops[j])]
-    finished: list[int] = []  # completion times, in the order the jobs are admitted
-    for n, j in enumerate(sorted(jobs, key=most_advanced_first)):
+    # completion times, in the order the jobs are admitted; first the jobs whose work is all
+    # fixed but still running (an interrupted last operation): they hold their places
+    pending = set(jobs)
+    ends = [max(f[2] for i in problem.job_ops[j] if (f := problem.fixed(i))) for j in range(len(problem.job_ids))
+            if j not in pending and problem.job_ops[j]]  # fmt: skip
+    finished = sorted(end for end in ends if end > problem.now)
+    for n, j in enumerate(sorted(jobs, key=most_advanced_first), start=len(finished)):
         # every job K or more places earlier has finished
         admit = max([problem.now, *finished[: max(0, n - admitted_at_once + 1)]])
         for i in sorted((i for i in problem.job_ops[j] if problem.fixed(i) is None), key=position.__getitem__):

@@ -84,6 +84,7 @@ def _row(s: Summary, rank: int, spec: SweepSpec) -> dict[str, Any]:
         "rank": rank,
         "score": s.score(spec.objective),
         "replications": len(s.runs),
+        "failed": sum(1 for r in s.runs.values() if all(v is None for v in r.values())),
         "own": s.own,
         "kpis": {k: interval([r[k] for _, r in sorted(s.runs.items())]) for k in KPIS},
     }

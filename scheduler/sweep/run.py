@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from scheduler.twin import Disturbances, InProcess, Slowdown, Twin
 from scheduler.twin.line import Start
 
 SOURCE = "sweep"
+log = logging.getLogger(__name__)
 Kpis = dict[str, float | None]
 
 
@@ -79,7 +81,11 @@ def run_one(origin: Origin, spec: SweepSpec, task: Task) -> Kpis:
         seed=seed_of(spec.seed, task.replication),
     )
     run = Twin(live.scenario, dict(live.plan), InProcess(live), disturbances, start=origin.start)
-    executed = run.simulate(now + spec.horizon).executed
+    try:
+        executed = run.simulate(now + spec.horizon).executed
+    except InputError as error:  # the engine refused a fact: the run failed, not the sweep
+        log.warning("%s replication %d failed: %s", task.configuration.key, task.replication, error.summary())
+        return dict.fromkeys(KPIS)
     return kpis_of(live, executed, now, now + spec.horizon)
 
 
