@@ -43,6 +43,7 @@ from scheduler.engine import (
 from scheduler.engine.replicas import ReplicaBook
 from scheduler.service import convert
 from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.convert_line import line_state_message
 from scheduler.service.metrics import Metrics
 from scheduler.service.observe import Observer
 from scheduler.solver import StopToken
@@ -298,7 +299,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         state = await asyncio.get_running_loop().run_in_executor(
             self.executor, self.book.line_state, request.plan_id, window
         )
-        return convert.line_state_message(request.plan_id, state)
+        return line_state_message(request.plan_id, state)
 
     @_mapped
     async def EvaluateScenario(
