@@ -30,8 +30,9 @@ from scheduler.twin.whatif import TwinCheck
 def simulate(args: argparse.Namespace) -> int:
     for flag in ("out", "facts_out", "gantt"):
         writable(getattr(args, flag), f"--{flag.replace('_', '-')}")
-    scenario = for_the_twin(load_scenario(args.scenario), args.budget_ms, monitor=not args.no_monitor,
-                            rules=not args.no_rules)
+    scenario = for_the_twin(
+        load_scenario(args.scenario), args.budget_ms, monitor=not args.no_monitor, rules=not args.no_rules
+    )
     if args.rules:
         scenario = load_rules(args.rules, scenario)
     stations = {s.id for s in scenario.plant.stations}
