@@ -88,7 +88,7 @@ def _plan_commands(commands: Any) -> None:
 def _client_commands(commands: Any) -> None:
     p = commands.add_parser(
         "client",
-        help="talk to a running server (create, events, get, list, watch, line-state, what-if, rules, set, rule, ...)",
+        help="talk to a running server (create, events, get, list, watch, line-state, what-if, sweep, rules, ...)",
     )
     _connection_flags(p)
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -130,6 +130,14 @@ def _client_commands(commands: Any) -> None:
     a.add_argument("--scenario", type=Path, help="the plan's scenario (names and time base of --events)")
     a.add_argument("--version", type=non_negative, default=0, help="the version to fork (0: the latest)")
     a.add_argument("--budget-ms", type=positive(int), metavar="N")
+    a = actions.add_parser("sweep", help="twin runs of pull configurations from the plan's current state, "
+                                         "ranked (nothing live changes)")  # fmt: skip
+    a.add_argument("plan_id")
+    a.add_argument("--grid", type=Path, required=True, metavar="SWEEP.yaml", help="axes, disturbances, objective")
+    a.add_argument("--replications", type=positive(int), metavar="N", help="runs per configuration (default: file's)")
+    a.add_argument("--seed", type=non_negative, metavar="S", help="the disturbances' seed (default: the file's)")
+    a.add_argument("--jobs", type=positive(int), metavar="N", help="worker processes on the server (default 1)")
+    a.add_argument("--out", type=Path, default=Path("out/sweep"), metavar="DIR", help="results.json and table.md")
     a = actions.add_parser("rule", help="suspend or resume a lean rule (an audited rule_revised event)")
     a.add_argument("plan_id")
     a.add_argument("rule")

@@ -13,7 +13,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 
 from scheduler.cli.rules import ACTIONS, rule_action
-from scheduler.client import Connection, ScenarioDocument, SchedulerClient, scenario_document
+from scheduler.client import Connection, ScenarioDocument, SchedulerClient, scenario_document, sweep_document
 from scheduler.domain import InputError
 from scheduler.domain.files import load_events, load_scenario
 from scheduler.service.auth import read_token
@@ -76,6 +76,8 @@ def client(args: argparse.Namespace) -> int:
             print(json.dumps(MessageToDict(state, preserving_proto_field_name=True), indent=1))
         elif args.action == "what-if":
             what_if(server, args)
+        elif args.action == "sweep":
+            sweep(server, args)
         elif args.action == "delete":
             server.delete_plan(args.plan_id)
             print(f"deleted plan {args.plan_id}")
@@ -94,6 +96,36 @@ def what_if(server: SchedulerClient, args: argparse.Namespace) -> None:
     print(f"what-if on version {answer.plan.version}: makespan {k.makespan} ({d.makespan_delta:+d}), weighted "
           f"tardiness {k.weighted_tardiness} ({d.weighted_tardiness_delta:+d}), {d.moved_operations} moved, "
           f"|shift| {d.total_abs_shift}, {d.machine_reassignments} reassigned")  # fmt: skip
+
+
+def sweep(server: SchedulerClient, args: argparse.Namespace) -> None:
+    """SweepScenarios: a line per progress message, then the best; DIR/results.json and table.md."""
+    from scheduler.cli.output import writable  # noqa: PLC0415  # neither loads the engine
+    from scheduler.sweep.results import table  # noqa: PLC0415
+
+    out: Path = args.out
+    writable(out / "results.json", "--out")
+    try:
+        grid = sweep_document(args.grid)
+    except OSError as error:
+        raise InputError.single(str(args.grid), f"cannot read: {error.strerror}") from None
+    result = None
+    for update in server.sweep_scenarios(args.plan_id, grid, args.replications, args.seed, args.jobs):
+        if update.HasField("result"):
+            result = update.result
+            continue
+        p = update.progress
+        best = f", best so far {p.best} ({p.best_score:g})" if p.HasField("best_score") else ""
+        print(f"{p.runs_done}/{p.runs_total} runs, {p.configurations_done}/{p.configurations_total} "
+              f"configurations{best}", flush=True)  # fmt: skip
+    assert result is not None, "a sweep's stream ends with its result"
+    results = json.loads(result.results_json)
+    (out / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    (out / "table.md").write_text(table(results, results["sweep"]["objective"]))
+    own = results["own"] or {}
+    print(f"best: {result.best} (score {result.best_score if result.HasField('best_score') else '-'}); the line's own "
+          f"{own.get('key')} scores {own.get('score')}; from version {result.version} at tick {result.now_tick}: "
+          f"{out / 'results.json'}, {out / 'table.md'}")  # fmt: skip
 
 
 def document(path: Path) -> ScenarioDocument:

@@ -5,7 +5,7 @@ The request and response messages are re-exported here: ``from scheduler.client 
 SchedulerClient, Event, DowntimeStarted``.
 """
 
-from scheduler.client.client import OWNER_METADATA, SchedulerClient, owner_of, scenario_document
+from scheduler.client.client import OWNER_METADATA, SchedulerClient, owner_of, scenario_document, sweep_document
 from scheduler.client.connection import RETRIED, Connection, RetryPolicy
 from scheduler.rpc.v1.scheduler_pb2 import (
     DOCUMENT_FORMAT_JSON,
@@ -34,6 +34,10 @@ from scheduler.rpc.v1.scheduler_pb2 import (
     ScenarioDocument,
     Schedule,
     StabilityDiff,
+    SweepDocument,
+    SweepProgress,
+    SweepResult,
+    SweepScenariosResponse,
 )
 
 __all__ = [
@@ -68,6 +72,11 @@ __all__ = [
     "Schedule",
     "SchedulerClient",
     "StabilityDiff",
+    "SweepDocument",
+    "SweepProgress",
+    "SweepResult",
+    "SweepScenariosResponse",
     "owner_of",
     "scenario_document",
+    "sweep_document",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import grpc
 
@@ -17,15 +18,24 @@ from scheduler.rpc.v1 import scheduler_pb2_grpc as pb_grpc
 def scenario_document(scenario: Path | str | bytes, fmt: str | None = None) -> pb.ScenarioDocument:
     """A scenario document from a file path, or from its text (``fmt`` ``json`` or ``yaml``;
     a path's suffix decides when ``fmt`` is None, text defaults to YAML, a superset of JSON)."""
-    if isinstance(scenario, Path):
-        content = scenario.read_bytes()
-        fmt = fmt or ("json" if scenario.suffix.lower() == ".json" else "yaml")
+    return pb.ScenarioDocument(**_document(scenario, fmt))
+
+
+def sweep_document(sweep: Path | str | bytes, fmt: str | None = None) -> pb.SweepDocument:
+    """A sweep document (the sweep file format), as :func:`scenario_document`."""
+    return pb.SweepDocument(**_document(sweep, fmt))
+
+
+def _document(source: Path | str | bytes, fmt: str | None) -> dict[str, Any]:
+    if isinstance(source, Path):
+        content = source.read_bytes()
+        fmt = fmt or ("json" if source.suffix.lower() == ".json" else "yaml")
     else:
-        content = scenario.encode("utf-8") if isinstance(scenario, str) else scenario
+        content = source.encode("utf-8") if isinstance(source, str) else source
     formats = {"json": pb.DOCUMENT_FORMAT_JSON, "yaml": pb.DOCUMENT_FORMAT_YAML, None: pb.DOCUMENT_FORMAT_YAML}
     if fmt not in formats:
         raise ValueError(f"fmt must be 'json' or 'yaml', got {fmt!r}")
-    return pb.ScenarioDocument(format=formats[fmt], content=content)
+    return {"format": formats[fmt], "content": content}
 
 
 OWNER_METADATA = "lean-scheduler-owner"
@@ -151,6 +161,27 @@ class SchedulerClient:
         latest plan's, and the takt monitor's state per station."""
         request = pb.GetLineStateRequest(plan_id=plan_id, window_ticks=window_ticks)
         return self._stub.GetLineState(request, timeout=self._timeout(timeout_s), metadata=self._metadata)
+
+    def sweep_scenarios(
+        self,
+        plan_id: str,
+        sweep: Path | str | bytes | pb.SweepDocument,
+        replications: int | None = None,
+        seed: int | None = None,
+        jobs: int | None = None,
+        timeout_s: float | None = None,
+    ) -> grpc.CallIterator[pb.SweepScenariosResponse]:
+        """Twin runs of the sweep's pull configurations from the plan's current state: progress
+        messages as runs finish, then one ``result`` (``results_json``). Nothing live changes.
+        ``replications`` and ``seed`` replace the document's; ``jobs`` worker processes (None:
+        one). Cancel the returned call (``.cancel()``) to stop the sweep."""
+        document = sweep if isinstance(sweep, pb.SweepDocument) else sweep_document(sweep)
+        request = pb.SweepScenariosRequest(plan_id=plan_id, sweep=document, jobs=jobs or 0)
+        if replications is not None:
+            request.replications = replications
+        if seed is not None:
+            request.seed = seed
+        return self._stub.SweepScenarios(request, timeout=timeout_s, metadata=self._metadata)
 
     def wait_ready(self, timeout_s: float = 10.0) -> None:
         """Block until the channel is connected; ``grpc.FutureTimeoutError`` otherwise."""

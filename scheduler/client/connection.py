@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 
 SERVICE = "scheduler.rpc.v1.SchedulerService"
-RETRIED = ("GetPlan", "ListPlans", "ReportEvents", "WatchPlan", "EvaluateScenario", "GetLineState")
+RETRIED = ("GetPlan", "ListPlans", "ReportEvents", "WatchPlan", "EvaluateScenario", "GetLineState", "SweepScenarios")
 """Methods that are safe to send again: reads, what-ifs, and ReportEvents (the server
 dedupes on (source, event_id)). CreatePlan and DeletePlan are not retried: a repeat after
 a lost answer would create a second plan or report NOT_FOUND."""

@@ -351,6 +351,15 @@ class PlanBook:
             fork = entry.live.fork() if base.version == entry.live.version else entry.history.rebuild(wanted).live
         return whatif.evaluate(fork, base, events, kanban, budget_ms)
 
+    def current(self, plan_id: str) -> LivePlan:
+        """A fork of the live plan as it stands between calls on it (after the event being
+        applied, if any): what is done to the fork never reaches the plan."""
+        entry = self._entry(plan_id)
+        with self.activity.call(), entry.lock:
+            if entry.deleted:
+                raise PlanNotFound(plan_id)
+            return entry.live.fork()
+
     def line_state(self, plan_id: str, window: int | None = None) -> LineState:
         """Realised and planned KPIs and the takt monitor's state (reads the live plan as it is)."""
         entry = self._entry(plan_id)

@@ -1,4 +1,5 @@
-"""Protobuf <-> domain. The only module that imports ``scheduler.rpc``.
+"""Protobuf <-> domain. The only module that imports ``scheduler.rpc`` (its siblings
+``convert_line`` and ``convert_sweep`` build on the messages it exports).
 
 Incoming messages become plain data validated by the domain's own pydantic models, so
 the wire and the files obey one set of rules; every problem is reported with the path of
@@ -33,9 +34,6 @@ from scheduler.rpc.v1 import scheduler_pb2_grpc as pb_grpc
 if TYPE_CHECKING:  # the engine (and the solver under it) is not loaded by clients that only convert events
     from scheduler.check import Kpis
     from scheduler.engine import Ack, Summary, Version, WhatIf
-    from scheduler.engine.line import LineState
-    from scheduler.lean.kpis import LineKpis
-    from scheduler.lean.rules import RuleState
     from scheduler.repair import Receipt
 
 _EVENT = TypeAdapter(Event)
@@ -52,11 +50,11 @@ __all__ = [  # with the generated modules, for the servicer, the server and clie
     "TIER_NAMES",
     "Undecodable",
     "ack_message",
+    "document_data",
     "event_message",
     "events_from",
     "kanban_caps",
     "kpis_message",
-    "line_state_message",
     "pb",
     "pb_grpc",
     "plan_rows",
@@ -112,25 +110,28 @@ def scenario_from(
 ) -> Scenario:
     """A validated scenario from a document (JSON, or YAML when the format is YAML or unspecified)."""
     where = f"{field}.content"
-    check_size(len(document.content), where, limits)
-    try:
-        text = document.content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError.single(where, "is not UTF-8 text") from None
-    if not text.strip():
-        raise InputError.single(where, "is empty: send a scenario document")
-    data = parse_document(text, _format(document), where, limits)
-    if not isinstance(data, dict):
-        raise InputError.single(where, f"a scenario must be a mapping, got {type(data).__name__}")
+    data = document_data(document, where, "scenario", limits)
     try:
         return parse_scenario(data)
     except InputError as error:
         raise InputError([FieldProblem(f"{where}.{p.field}", p.message) for p in error.problems]) from None
 
 
-def _format(document: pb.ScenarioDocument) -> str:
-    """JSON when declared; otherwise YAML, a superset of JSON."""
-    return "json" if document.format == pb.DOCUMENT_FORMAT_JSON else "yaml"
+def document_data(
+    document: pb.ScenarioDocument | pb.SweepDocument, where: str, kind: str, limits: DocumentLimits
+) -> dict[str, Any]:
+    """A document's mapping (JSON when declared; otherwise YAML, a superset of JSON), within ``limits``."""
+    check_size(len(document.content), where, limits)
+    try:
+        text = document.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError.single(where, "is not UTF-8 text") from None
+    if not text.strip():
+        raise InputError.single(where, f"is empty: send a {kind} document")
+    data = parse_document(text, "json" if document.format == pb.DOCUMENT_FORMAT_JSON else "yaml", where, limits)
+    if not isinstance(data, dict):
+        raise InputError.single(where, f"a {kind} must be a mapping, got {type(data).__name__}")
+    return data
 
 
 def events_from(messages: Sequence[pb.Event], scenario: Scenario, field: str = "events") -> list[Event]:
@@ -341,54 +342,6 @@ def summary_message(summary: Summary) -> pb.PlanSummary:
         message.operations = len(latest.plan)
         message.makespan = latest.kpis.makespan
     message.create_time.FromDatetime(datetime.fromtimestamp(summary.created, UTC))
-    return message
-
-
-def line_state_message(plan_id: str, state: LineState) -> pb.GetLineStateResponse:
-    stations = []
-    for name, s in state.watched.stations.items():
-        message = pb.StationState(station=name, factor=s.factor, completions=s.completions, cusum_up=s.cusum_up,
-                                  cusum_down=s.cusum_down, sigma=s.sigma)  # fmt: skip
-        if s.last_end is not None:
-            message.last_end_tick = s.last_end
-        if name in state.watched.silent:
-            message.silent_since_tick = state.watched.silent[name]
-        stations.append(message)
-    response = pb.GetLineStateResponse(plan_id=plan_id, now_tick=state.now, window_start_tick=state.window[0],
-                                       realised=_kpis(state.realised), planned=_kpis(state.planned),
-                                       stations=stations, revisions=[event_message(e) for e in state.revisions],
-                                       rules=[_rule(r) for r in state.rules],
-                                       firings=[_firing(f) for f in state.firings])  # fmt: skip
-    if state.baseline is not None:
-        response.baseline.CopyFrom(_kpis(state.baseline))
-    return response
-
-
-def _rule(state: RuleState) -> pb.RuleState:
-    message = pb.RuleState(rule=state.rule, step=state.step, suspended=state.suspended, firings=state.attempts,
-                           misses=state.misses, pending=state.pending.event_id if state.pending else "",
-                           verdicts=state.verdicts)  # fmt: skip
-    if state.last is not None:
-        message.last_tick = state.last
-    return message
-
-
-def _firing(firing: Mapping[str, Any]) -> pb.RuleFiring:
-    message = pb.RuleFiring(tick=firing["time"], rule=firing["rule"], event_id=firing["event_id"],
-                            action=firing["action"], verdict=firing["verdict"] or "")  # fmt: skip
-    for name in ("kpi_before", "kpi_after"):
-        if firing[name] is not None:
-            setattr(message, name, firing[name])
-    return message
-
-
-def _kpis(k: LineKpis) -> pb.LineKpis:
-    message = pb.LineKpis(start_tick=k.start, end_tick=k.end, completed=k.completed, throughput=k.throughput,
-                          wip_mean=k.wip_mean, wip_peak=k.wip_peak)  # fmt: skip
-    for name in ("takt", "takt_adherence", "lead_time_mean", "waiting_mean", "bottleneck_utilisation",
-                 "bottleneck_starvation", "blocking", "schedule_adherence"):  # fmt: skip
-        if (value := getattr(k, name)) is not None:
-            setattr(message, name, value)
     return message
 
 

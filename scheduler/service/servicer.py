@@ -14,8 +14,9 @@ import contextlib
 import contextvars
 import functools
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -41,11 +42,14 @@ from scheduler.engine import (
     WhatIf,
 )
 from scheduler.engine.replicas import ReplicaBook
-from scheduler.service import convert
+from scheduler.service import convert, convert_sweep
 from scheduler.service.convert import pb, pb_grpc
+from scheduler.service.convert_line import line_state_message
 from scheduler.service.metrics import Metrics
 from scheduler.service.observe import Observer
+from scheduler.service.sweeping import Sweep
 from scheduler.solver import StopToken
+from scheduler.sweep.search import Progress
 
 T = TypeVar("T")
 Context = aio.ServicerContext[Any, Any]
@@ -165,23 +169,32 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         """Run ``work`` in the pool: after the calls before it on ``plan_id``, in a free
         solve slot, else RESOURCE_EXHAUSTED at once. A cancelled call stops the solver, and
         the work still finishes (an event being applied is committed or not, never half)."""
-        async with self._queues.turn(plan_id) if plan_id is not None else contextlib.nullcontext():
-            if self._free == 0:
-                self.observer.overloaded()
-                raise Overloaded("every solve slot is busy; retry later")
-            self._free -= 1  # the event loop is the only writer: no lock needed
-            try:
-                # The call's log fields go with the work: a worker thread has a context of its own.
-                future = asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, work)
-                try:
-                    return await asyncio.shield(future)
-                except asyncio.CancelledError:
-                    if stop is not None:
-                        stop.stop()
-                    await asyncio.wait([future])
-                    raise
-            finally:
-                self._free += 1
+        async with self._queues.turn(plan_id) if plan_id is not None else contextlib.nullcontext(), self._slot():
+            return await self._run(work, stop.stop if stop is not None else None)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A free solve slot for the block, else RESOURCE_EXHAUSTED at once."""
+        if self._free == 0:
+            self.observer.overloaded()
+            raise Overloaded("every solve slot is busy; retry later")
+        self._free -= 1  # the event loop is the only writer: no lock needed
+        try:
+            yield
+        finally:
+            self._free += 1
+
+    async def _run(self, work: Callable[[], T], stop: Callable[[], None] | None = None) -> T:
+        """``work`` in the pool; when the call is cancelled, ``stop`` and wait for the work to end."""
+        # The call's log fields go with the work: a worker thread has a context of its own.
+        future = asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, work)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if stop is not None:
+                stop()
+            await asyncio.wait([future])
+            raise
 
     @property
     def solves_in_flight(self) -> int:
@@ -298,7 +311,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         state = await asyncio.get_running_loop().run_in_executor(
             self.executor, self.book.line_state, request.plan_id, window
         )
-        return convert.line_state_message(request.plan_id, state)
+        return line_state_message(request.plan_id, state)
 
     @_mapped
     async def EvaluateScenario(
@@ -320,6 +333,45 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         with _on_wire(request.events):
             what_if = await self._solve(evaluate, plan_id=request.plan_id)
         return convert.what_if_message(what_if, scenario)
+
+    async def SweepScenarios(self, request: Any, context: Context) -> AsyncIterator[pb.SweepScenariosResponse]:
+        try:
+            async with contextlib.aclosing(self._sweep(_decoded(request))) as updates:
+                async for update in updates:
+                    yield update
+        except aio.AbortError:
+            raise
+        except Exception as error:
+            await abort_for(context, error)
+
+    async def _sweep(self, request: pb.SweepScenariosRequest) -> AsyncGenerator[pb.SweepScenariosResponse, None]:
+        """Progress as runs finish (the latest when the client reads slower), then the result.
+        The sweep holds one solve slot; it waits its turn on the plan only to read it."""
+        await self._here(request.plan_id)
+        loop, stop = asyncio.get_running_loop(), threading.Event()
+        updates: asyncio.Queue[Progress | None] = asyncio.Queue()
+        async with contextlib.AsyncExitStack() as held:
+            async with self._queues.turn(request.plan_id):
+                await held.enter_async_context(self._slot())
+                sweep = await self._run(functools.partial(Sweep.prepare, self.book, request, self.limits))
+
+            def tell(progress: Progress | None) -> None:
+                loop.call_soon_threadsafe(updates.put_nowait, progress)
+
+            future = loop.run_in_executor(self.executor, contextvars.copy_context().run, sweep.run, stop, tell)
+            try:
+                while True:
+                    batch = [await updates.get()]
+                    while not updates.empty():
+                        batch.append(updates.get_nowait())
+                    if shown := [p for p in batch if p is not None]:
+                        yield convert_sweep.progress_message(shown[-1])
+                    if batch[-1] is None:
+                        break
+                yield convert_sweep.result_message(await future)
+            finally:  # a cancelled call: no run starts after this, and the slot waits for those running
+                stop.set()
+                await asyncio.wait([future])
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +19,8 @@ from scheduler.sweep.spec import SweepSpec
 
 RETRIES = 3
 """Times a task is tried again after its worker died."""
+_POLL_S = 0.1
+"""How often a pool with a stop looks at it."""
 
 Done = Callable[[Task, Kpis, float], None]
 """(the task, its KPIs, the seconds its run took)"""
@@ -25,6 +28,10 @@ Done = Callable[[Task, Kpis, float], None]
 
 class SweepFailed(RuntimeError):
     """A task could not be run (its worker died every time)."""
+
+
+class SweepStopped(Exception):
+    """The sweep's stop was set: no task was started after it."""
 
 
 class Executor(Protocol):
@@ -50,10 +57,12 @@ def _pool_task(task: Task) -> tuple[Kpis, float]:
 
 
 class LocalPool:
-    """``jobs`` worker processes, started fresh (spawn: safe beside gRPC and CP-SAT threads)."""
+    """``jobs`` worker processes, started fresh (spawn: safe beside gRPC and CP-SAT threads).
+    Once ``stop`` is set, the tasks not started are dropped, the runs in progress finish
+    (at most one per worker) and ``run`` raises SweepStopped."""
 
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
+    def __init__(self, jobs: int, stop: threading.Event | None = None) -> None:
+        self.jobs, self.stop = jobs, stop
 
     def run(self, origin: Origin, spec: SweepSpec, tasks: Sequence[Task], done: Done) -> None:
         blob = pickle.dumps((origin, spec))
@@ -68,13 +77,19 @@ class LocalPool:
 
     def _round(self, blob: bytes, tasks: list[Task], done: Done) -> list[Task]:
         """Run ``tasks`` on a fresh pool; what is left when a worker died."""
+        if self.stop is not None and self.stop.is_set():
+            raise SweepStopped("the sweep was stopped")
         context = multiprocessing.get_context("spawn")
         left: list[Task] = []
+        poll = None if self.stop is None else _POLL_S
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_install, initargs=(blob,)) as pool:
             futures: dict[Future[tuple[Kpis, float]], Task] = {pool.submit(_pool_task, t): t for t in tasks}
             waiting = set(futures)
             while waiting:
-                finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                finished, waiting = wait(waiting, poll, FIRST_COMPLETED)
+                if self.stop is not None and self.stop.is_set():
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise SweepStopped("the sweep was stopped")
                 for future in finished:
                     try:
                         kpis, seconds = future.result()

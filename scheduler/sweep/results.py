@@ -8,11 +8,13 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler.sweep.grid import Configuration
-from scheduler.sweep.run import Kpis
 from scheduler.sweep.spec import KPIS, SweepSpec
+
+if TYPE_CHECKING:  # the engine is not loaded by a client that only writes a table
+    from scheduler.sweep.run import Kpis
 
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
          2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,

@@ -37,6 +37,21 @@ class Origin:
     live: LivePlan
     start: Start | None = None
 
+    @classmethod
+    def at(cls, live: LivePlan) -> Origin:
+        """Where ``live`` stands now, on a fork of it (nothing a run does reaches it). The fork
+        counts only reported starts, as the twin reports every start it makes, and asks no
+        twin before a rule fires (as a sweep's own plans do not)."""
+        fork = live.fork()
+        fork.policy = fork.policy.model_copy(update={"started": "reported"})
+        fork.predict = None
+        now, fixed = fork.now, fork.situation()[0].fixed
+        reported = sorted((fixed[op][1], op, f.machine) for op, f in fork.ledger.operations.items()
+                          if f.end is None and op in fixed)  # fmt: skip
+        runs = set({machine: op for _, op, machine in reported}.values())  # an earlier one there has ended
+        done = {op: p for op, p in fixed.items() if op not in runs and p[2] <= now}
+        return cls(fork, Start(now, done, {op: fixed[op] for op in runs}))
+
     @property
     def digest(self) -> str:
         """The origin's content: the scenario, the plan, the state (part of every run's key)."""

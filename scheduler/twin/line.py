@@ -142,8 +142,11 @@ class Twin:
             self.env.process(self._rush_orders(random.Random(f"{self.disturbances.seed}/rush")))
         total = len(self.station)
         horizon = until if until is not None else 100 * max((e for _, _, e in self.run.plan.values()), default=1)
-        while len(self.done) < total and self.env.peek() < horizon:
-            self.env.step()
+        try:
+            while len(self.done) < total and self.env.peek() < horizon:
+                self.env.step()
+        except Exception as error:  # simpy raises a copy made from the args: the engine's own error, whole
+            raise error.__cause__ if type(error.__cause__) is type(error) else error  # noqa: B904
         self.run.end = int(min(self.env.now, horizon))
         return self.run
 

@@ -148,12 +148,14 @@ def test_an_event_that_leaves_no_valid_plan_is_refused_and_never_committed(tmp_p
 
 
 @pytest.mark.parametrize(
-    "method", ["CreatePlan", "GetPlan", "ListPlans", "DeletePlan", "ReportEvents", "EvaluateScenario", "WatchPlan"]
-)
+    "method",
+    ["CreatePlan", "GetPlan", "ListPlans", "DeletePlan", "ReportEvents", "EvaluateScenario", "WatchPlan",
+     "SweepScenarios"],
+)  # fmt: skip
 def test_undecodable_bytes_are_invalid_argument(tmp_path, method):
     with running(config(tmp_path)) as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         garbage = b"\xff\xff\xff\xff"
-        if method == "WatchPlan":
+        if method in ("WatchPlan", "SweepScenarios"):
             error = _refused(lambda: list(channel.unary_stream(SERVICE + method, None, None)(garbage, timeout=10)))
         else:
             error = _refused(lambda: channel.unary_unary(SERVICE + method, None, None)(garbage, timeout=10))

@@ -25,6 +25,7 @@ from tests.service.harness import document, scenario, server_process, verify
 from tests.service.test_durability import shift
 
 LEASE_S = 2.0
+SWEEP = pb.SweepDocument(content=b"axes: {conwip: [2, 4]}\nhorizon: 50\nreplications: 1")
 _DATABASES = itertools.count(1)
 Running = tuple[subprocess.Popen[bytes], str, pb_grpc.SchedulerServiceStub]
 """A replica's process, address and client."""
@@ -77,6 +78,7 @@ def test_a_call_for_a_plan_another_replica_owns_is_refused_naming_it(tmp_path, d
             lambda: b.GetPlan(pb.GetPlanRequest(plan_id="line")),
             lambda: report(b, events[1]),
             lambda: b.DeletePlan(pb.DeletePlanRequest(plan_id="line")),
+            lambda: list(b.SweepScenarios(pb.SweepScenariosRequest(plan_id="line", sweep=SWEEP), timeout=60)),
         ):
             assert_elsewhere(refusal(call), "A", a_addr)
         taken = report(a, events[1])  # the refused calls changed nothing on the owner

@@ -574,6 +574,183 @@ class EvaluateScenarioResponse(_message.Message):
 Global___EvaluateScenarioResponse: _TypeAlias = EvaluateScenarioResponse  # noqa: Y015
 
 @_typing.final
+class SweepScenariosRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    SWEEP_FIELD_NUMBER: _builtins.int
+    REPLICATIONS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    JOBS_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    replications: _builtins.int
+    """Instead of the document's replications (1 to 1000) and seed."""
+    seed: _builtins.int
+    jobs: _builtins.int
+    """Worker processes for the runs (0: 1), at most the server's core count."""
+    @_builtins.property
+    def sweep(self) -> Global___SweepDocument:
+        """The sweep: the format of a sweep file (axes, disturbances, horizon, objective, search,
+        replications, seed), docs/service.md.
+        """
+
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        sweep: Global___SweepDocument | None = ...,
+        replications: _builtins.int | None = ...,
+        seed: _builtins.int | None = ...,
+        jobs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_replications", b"_replications", "_seed", b"_seed", "replications", b"replications", "seed", b"seed", "sweep", b"sweep"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_replications", b"_replications", "_seed", b"_seed", "jobs", b"jobs", "plan_id", b"plan_id", "replications", b"replications", "seed", b"seed", "sweep", b"sweep"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__replications: _TypeAlias = _typing.Literal["replications"]  # noqa: Y015
+    _WhichOneofArgType__replications: _TypeAlias = _typing.Literal["_replications", b"_replications"]  # noqa: Y015
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__replications) -> _WhichOneofReturnType__replications | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+
+Global___SweepScenariosRequest: _TypeAlias = SweepScenariosRequest  # noqa: Y015
+
+@_typing.final
+class SweepDocument(_message.Message):
+    """A sweep document, JSON or YAML (YAML when unspecified)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORMAT_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    format: Global___DocumentFormat.ValueType
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        format: Global___DocumentFormat.ValueType = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "format", b"format"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepDocument: _TypeAlias = SweepDocument  # noqa: Y015
+
+@_typing.final
+class SweepScenariosResponse(_message.Message):
+    """Progress messages as runs finish (at most one per run; a slow reader gets the latest),
+    then exactly one result.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def progress(self) -> Global___SweepProgress: ...
+    @_builtins.property
+    def result(self) -> Global___SweepResult: ...
+    def __init__(
+        self,
+        *,
+        progress: Global___SweepProgress | None = ...,
+        result: Global___SweepResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress", "result", b"result", "update", b"update"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress", "result", b"result", "update", b"update"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["progress", "result"]  # noqa: Y015
+    _WhichOneofArgType_update: _TypeAlias = _typing.Literal["update", b"update"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_update) -> _WhichOneofReturnType_update | None: ...
+
+Global___SweepScenariosResponse: _TypeAlias = SweepScenariosResponse  # noqa: Y015
+
+@_typing.final
+class SweepProgress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNS_DONE_FIELD_NUMBER: _builtins.int
+    RUNS_TOTAL_FIELD_NUMBER: _builtins.int
+    CONFIGURATIONS_DONE_FIELD_NUMBER: _builtins.int
+    CONFIGURATIONS_TOTAL_FIELD_NUMBER: _builtins.int
+    BEST_FIELD_NUMBER: _builtins.int
+    BEST_SCORE_FIELD_NUMBER: _builtins.int
+    runs_done: _builtins.int
+    runs_total: _builtins.int
+    """Grows when a round of successive halving begins."""
+    configurations_done: _builtins.int
+    """Configurations of the current round with all their runs done, of those in the round."""
+    configurations_total: _builtins.int
+    best: _builtins.str
+    """The best finished configuration so far ("" before the first) and its score."""
+    best_score: _builtins.float
+    def __init__(
+        self,
+        *,
+        runs_done: _builtins.int = ...,
+        runs_total: _builtins.int = ...,
+        configurations_done: _builtins.int = ...,
+        configurations_total: _builtins.int = ...,
+        best: _builtins.str = ...,
+        best_score: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_best_score", b"_best_score", "best_score", b"best_score"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_best_score", b"_best_score", "best", b"best", "best_score", b"best_score", "configurations_done", b"configurations_done", "configurations_total", b"configurations_total", "runs_done", b"runs_done", "runs_total", b"runs_total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__best_score: _TypeAlias = _typing.Literal["best_score"]  # noqa: Y015
+    _WhichOneofArgType__best_score: _TypeAlias = _typing.Literal["_best_score", b"_best_score"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__best_score) -> _WhichOneofReturnType__best_score | None: ...
+
+Global___SweepProgress: _TypeAlias = SweepProgress  # noqa: Y015
+
+@_typing.final
+class SweepResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_JSON_FIELD_NUMBER: _builtins.int
+    BEST_FIELD_NUMBER: _builtins.int
+    BEST_SCORE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    NOW_TICK_FIELD_NUMBER: _builtins.int
+    results_json: _builtins.str
+    """results.json, as `lean-scheduler sweep` writes it (per configuration the KPIs' means and
+    95% intervals, the score and the rank; the best against the line's own configuration),
+    with "origin": the plan id, version and now tick the runs started from.
+    """
+    best: _builtins.str
+    """The best configuration's key (e.g. "conwip=4,kanban:cut->weld=2") and its score."""
+    best_score: _builtins.float
+    version: _builtins.int
+    """The plan version and the tick the runs started from."""
+    now_tick: _builtins.int
+    def __init__(
+        self,
+        *,
+        results_json: _builtins.str = ...,
+        best: _builtins.str = ...,
+        best_score: _builtins.float | None = ...,
+        version: _builtins.int = ...,
+        now_tick: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_best_score", b"_best_score", "best_score", b"best_score"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_best_score", b"_best_score", "best", b"best", "best_score", b"best_score", "now_tick", b"now_tick", "results_json", b"results_json", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__best_score: _TypeAlias = _typing.Literal["best_score"]  # noqa: Y015
+    _WhichOneofArgType__best_score: _TypeAlias = _typing.Literal["_best_score", b"_best_score"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__best_score) -> _WhichOneofReturnType__best_score | None: ...
+
+Global___SweepResult: _TypeAlias = SweepResult  # noqa: Y015
+
+@_typing.final
 class GetLineStateRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

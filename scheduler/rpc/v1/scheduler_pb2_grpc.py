@@ -75,6 +75,11 @@ class SchedulerServiceStub:
                 request_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.SerializeToString,
                 response_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.FromString,
                 _registered_method=True)
+        self.SweepScenarios = channel.unary_stream(
+                '/scheduler.rpc.v1.SchedulerService/SweepScenarios',
+                request_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosRequest.SerializeToString,
+                response_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
@@ -138,6 +143,14 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SweepScenarios(self, request, context):
+        """Twin runs of pull configurations from a plan's current state (its plan and the facts
+        reported so far): progress as runs finish, then the ranked results. Nothing live changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +193,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.GetLineState,
                     request_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.FromString,
                     response_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.SerializeToString,
+            ),
+            'SweepScenarios': grpc.unary_stream_rpc_method_handler(
+                    servicer.SweepScenarios,
+                    request_deserializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosRequest.FromString,
+                    response_serializer=scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -399,6 +417,33 @@ class SchedulerService:
             '/scheduler.rpc.v1.SchedulerService/GetLineState',
             scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateRequest.SerializeToString,
             scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.GetLineStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepScenarios(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/scheduler.rpc.v1.SchedulerService/SweepScenarios',
+            scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosRequest.SerializeToString,
+            scheduler_dot_rpc_dot_v1_dot_scheduler__pb2.SweepScenariosResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,10 @@ class SchedulerServiceStub:
     """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
     and the latest plan, and the takt monitor's state per station.
     """
+    SweepScenarios: _grpc.UnaryStreamMultiCallable[_scheduler_pb2.SweepScenariosRequest, _scheduler_pb2.SweepScenariosResponse]
+    """Twin runs of pull configurations from a plan's current state (its plan and the facts
+    reported so far): progress as runs finish, then the ranked results. Nothing live changes.
+    """
 
 @_typing.type_check_only
 class SchedulerServiceAsyncStub(SchedulerServiceStub):
@@ -77,6 +81,10 @@ class SchedulerServiceAsyncStub(SchedulerServiceStub):
     GetLineState: _aio.UnaryUnaryMultiCallable[_scheduler_pb2.GetLineStateRequest, _scheduler_pb2.GetLineStateResponse]  # type: ignore[assignment]
     """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
     and the latest plan, and the takt monitor's state per station.
+    """
+    SweepScenarios: _aio.UnaryStreamMultiCallable[_scheduler_pb2.SweepScenariosRequest, _scheduler_pb2.SweepScenariosResponse]  # type: ignore[assignment]
+    """Twin runs of pull configurations from a plan's current state (its plan and the facts
+    reported so far): progress as runs finish, then the ranked results. Nothing live changes.
     """
 
 class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -146,6 +154,16 @@ class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_scheduler_pb2.GetLineStateResponse, _abc.Awaitable[_scheduler_pb2.GetLineStateResponse]]:
         """How the line runs: realised KPIs from the reported facts, planned KPIs of the first
         and the latest plan, and the takt monitor's state per station.
+        """
+
+    @_abc_1.abstractmethod
+    def SweepScenarios(
+        self,
+        request: _scheduler_pb2.SweepScenariosRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_scheduler_pb2.SweepScenariosResponse], _abc.AsyncIterator[_scheduler_pb2.SweepScenariosResponse]]:
+        """Twin runs of pull configurations from a plan's current state (its plan and the facts
+        reported so far): progress as runs finish, then the ranked results. Nothing live changes.
         """
 
 def add_SchedulerServiceServicer_to_server(servicer: SchedulerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
