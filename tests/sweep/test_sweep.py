@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +39,7 @@ def _origin() -> Origin:
     return Origin(LivePlan.create(for_the_twin(load_scenario(SMALL))))
 
 
-def _sweep(spec: SweepSpec, executor, cache: RunCache | None = None) -> dict:
+def _sweep(spec: SweepSpec, executor, cache: RunCache | None = None) -> dict[str, Any]:
     origin = _origin()
     summaries = run_sweep(origin, spec, own(origin.live.scenario, spec.axes), executor, cache or RunCache(None, False))
     return document("small-line", spec, summaries)
@@ -60,7 +60,7 @@ class Counting:
 
 
 @pytest.fixture(scope="module")
-def pool_results() -> dict:
+def pool_results() -> dict[str, Any]:
     return _sweep(parse_sweep(GRID), LocalPool(2))
 
 
@@ -114,7 +114,7 @@ class KillOnce:
 
 
 def _kill_one(pattern: str) -> int:
-    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(["pgrep", "-f", pattern], check=False, capture_output=True, text=True).stdout.split()
     pids = [int(p) for p in found if int(p) != os.getpid()]
     if pids:
         os.kill(pids[0], signal.SIGKILL)
