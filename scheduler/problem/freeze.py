@@ -16,7 +16,7 @@ and jobs that have finished are history and leave the constraints.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from scheduler.problem.compile import merge_windows
@@ -91,10 +91,10 @@ def scaled_duration(duration: int, factor: float) -> int:
     return duration if factor == 1.0 else max(1, math.ceil(duration * factor - 1e-9))
 
 
-def _finished(ops: tuple[int, ...], fixed: list[tuple[int, int, int] | None], now: int) -> bool:
+def _finished(ops: tuple[int, ...], fixed: Sequence[tuple[int, int, int] | None], now: int) -> bool:
     return all((f := fixed[i]) is not None and f[2] <= now for i in ops)
 
 
 def is_finished(problem: ProblemData, job: int) -> bool:
     """Every operation of ``job`` is frozen and over by ``now``: history, outside the caps."""
-    return bool(problem.op_fixed) and _finished(problem.job_ops[job], list(problem.op_fixed), problem.now)
+    return bool(problem.op_fixed) and _finished(problem.job_ops[job], problem.op_fixed, problem.now)

@@ -163,6 +163,8 @@ class SweepSpec(DomainModel):
                 raise InputError.single(f"{where}: axes.kanban.{buffer}", f"no such buffer; one of {sorted(buffers)}")
             if any(not 1 <= v <= 1000 for v in _listed(values)):
                 raise InputError.single(f"{where}: axes.kanban.{buffer}", "a kanban cap is between 1 and 1000")
+        if self.axes.conwip is not None and scenario.plant.conwip is None:
+            raise InputError.single(f"{where}: axes.conwip", "the scenario has no CONWIP cap to vary")
         if self.axes.conwip is not None and any(v < 1 for v in _listed(self.axes.conwip)):
             raise InputError.single(f"{where}: axes.conwip", "a CONWIP cap is at least 1")
         if self.axes.bottleneck_buffer is not None and scenario.plant.bottleneck is None:
