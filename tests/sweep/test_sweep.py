@@ -255,3 +255,15 @@ def test_write_results_leaves_no_heat_map_when_one_axis_varies(tmp_path, pool_re
     results = write_results(tmp_path, "small-line", spec, summaries)
     assert not (tmp_path / "heat-map.svg").exists() and len(results["configurations"]) == 2
     assert Task(configurations(spec.axes)[0], 0).key("a", spec) != Task(configurations(spec.axes)[0], 1).key("a", spec)
+
+
+def test_a_conwip_axis_on_a_line_without_conwip_is_named(tmp_path, capsys):
+    from scheduler.cli import main  # noqa: PLC0415
+
+    scenario = load_scenario(SMALL)
+    plain = scenario.model_copy(update={"plant": scenario.plant.model_copy(update={"conwip": None})})
+    (tmp_path / "line.json").write_text(plain.model_dump_json(exclude_none=True))
+    (tmp_path / "sweep.json").write_text(json.dumps({**GRID, "axes": {"conwip": [2, 3]}}))
+    args = ["sweep", str(tmp_path / "line.json"), "--grid", str(tmp_path / "sweep.json"), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    assert "axes.conwip: the scenario has no CONWIP cap to vary" in capsys.readouterr().err
