@@ -49,10 +49,9 @@ def test_a_pass_improves_a_poor_plan_and_the_result_passes_the_checker():
 
 
 def test_nothing_inside_the_frozen_horizon_moves():
+    # the dispatch plan itself (a repair after an event would leave little to improve: tier 0
+    # now always completes its left-shift in deterministic runs)
     live = poor_live(REPRO.model_copy(update={"frozen_horizon": 200}))
-    live.apply(
-        DowntimeStarted(event_id="d", time=100, machine="WELD-1", downtime_id="d1", expected_duration=20), budget_ms=10
-    )
     found = improvement(live, 1.0, 0.001)
     assert found is not None
     horizon = live.now + 200
