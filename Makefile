@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck pytest postgres proto bench bench-targets bench-smoke install install-dev clean
+.PHONY: demo console test lint typecheck pytest postgres chromium proto bench bench-targets bench-smoke install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,13 +63,18 @@ proto: install-dev
 typecheck: install-dev
 	$(BIN)/mypy scheduler tests benchmarks
 
-pytest: install-dev postgres
+pytest: install-dev postgres chromium
 	$(BIN)/pytest -q
 
 ## make postgres: the PostgreSQL server the store tests start (the distribution's package,
 ## installed when missing and run as root; otherwise those tests are skipped, or fail in CI)
 postgres:
 	.ci/install-postgres.sh
+
+## make chromium: the headless browser the console tests drive (the distribution's package,
+## installed when missing as root; otherwise those tests are skipped, or fail in CI)
+chromium:
+	.ci/install-chromium.sh
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
