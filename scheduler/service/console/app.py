@@ -139,14 +139,15 @@ async def _events(
     backend: Backend, plan_id: str, queue: asyncio.Queue[Version | None], listener: Callable[[Version | None], None]
 ) -> AsyncIterator[str]:
     closing = asyncio.ensure_future(backend.closing.wait())
+    got: asyncio.Future[Version | None] | None = None
     try:
         yield "retry: 2000\n\n"
         while not backend.closing.is_set():
-            got = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({got, closing}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            got = got if got is not None and not got.done() else asyncio.ensure_future(queue.get())
+            waiting: set[asyncio.Future[Any]] = {got, closing}
+            done, _ = await asyncio.wait(waiting, timeout=15, return_when=asyncio.FIRST_COMPLETED)
             if got not in done:
-                got.cancel()
-                yield ": keep-alive\n\n"  # proxies close silent connections
+                yield ": keep-alive\n\n"  # proxies close silent connections; the same get waits on
                 continue
             version = got.result()
             if version is None:
@@ -154,5 +155,7 @@ async def _events(
                 return
             yield f"event: version\ndata: {version.version}\n\n"
     finally:
-        closing.cancel()
+        for pending in (closing, got):  # the client left or the server stops: nothing is left pending
+            if pending is not None:
+                pending.cancel()
         backend.book.unwatch(plan_id, listener)

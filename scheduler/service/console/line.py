@@ -107,7 +107,7 @@ def _spark(title: str, before: Sequence[float], after: Sequence[float], referenc
 
     parts = [
         f"<svg width='{_W}' height='{_H}' style='background:#fafafa'>",
-        f"<text x='2' y='10'>{escape(title)} (max {top:.3g})</text>",
+        f"<text x='2' y='10'>{escape(title)} (max {max([0.0, *values]):.3g})</text>",
     ]
     if before:
         parts.append(f"<polyline fill='none' stroke='#4e79a7' stroke-width='1.5' points='{points(before, 0)}'/>")
