@@ -56,6 +56,8 @@ class Overlay:
     """Reported (start, end or None while running) per operation, drawn over the plan's bar."""
     moved: frozenset[str] = frozenset()
     """Operations that moved against the version before (a diff)."""
+    down: tuple[tuple[str, int, int], ...] = ()
+    """(machine id, start, end) windows shaded beside the problem's own (a what-if's downtime)."""
 
 
 def render_gantt(panels: list[tuple[str, ProblemData, Timetable]], title: str) -> str:
@@ -132,6 +134,12 @@ def chart(
         *_rows(problem, rows, y_of, scale),
     ]
     marks = overlay or Overlay()
+    for machine, a, b in marks.down:
+        y = y_of[problem.machine_index[machine]]
+        parts.append(
+            f"<rect class='down' x='{_LABEL + a * scale:.1f}' y='{y + 2}' width='{max(1.0, (b - a) * scale):.1f}' "
+            f"height='{_ROW - 4}'><title>{escape(machine)} down [{a}, {b}) (what-if)</title></rect>"
+        )
     for bar in bars:
         parts += _bar(problem, bar, y_of, scale, colour, marks)
     if marks.now is not None:

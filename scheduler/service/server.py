@@ -118,6 +118,7 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     for name in ("", SERVICE):  # the health servicer starts SERVING for ""
         await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     port = _bind(server, config)
+    console = Console(config.http_addr) if config.http_addr is not None else None  # bound: fails before starting
     await server.start()
     exporter = None
     try:
@@ -126,6 +127,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     except BaseException:
         if exporter is not None:
             exporter.stop()
+        if console is not None:
+            await console.stop()
         await server.stop(None)
         raise
     limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
@@ -137,22 +140,20 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
     if improver is not None:
         metrics.registry.register(Background(lambda: (improver.passes, improver.preempted, improver.published)))
-    console = _console(config, servicer, token)
+    if console is not None:
+        console.start(_backend(config, servicer, token))
     return Server(server, port, health, servicer, where.shown, exporter, improver.start() if improver else None,
                   console)  # fmt: skip
 
 
-def _console(config: ServerConfig, servicer: SchedulerServicer, token: str | None) -> Console | None:
-    """The web console on the same loop, book, admission and token (None when off)."""
-    if config.http_addr is None:
-        return None
+def _backend(config: ServerConfig, servicer: SchedulerServicer, token: str | None) -> Backend:
+    """The web console's view of this server: the same loop, book, admission, pool and token."""
     loop = asyncio.get_running_loop()
 
     def read(work: Callable[[], Any]) -> Any:
         return loop.run_in_executor(servicer.executor, contextvars.copy_context().run, work)
 
-    backend = Backend(servicer.book, servicer.admit, read, token, config.sweeps_dir)
-    return Console(config.http_addr, backend).start()
+    return Backend(servicer.book, servicer.admit, read, token, config.sweeps_dir)
 
 
 def _check(config: ServerConfig) -> None:

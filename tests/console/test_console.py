@@ -85,7 +85,9 @@ def test_the_what_if_form_returns_a_diff_and_names_bad_fields(server: Server, pa
     page.locator("#whatif button").click()
     expect(page.locator("#result #diff")).to_be_visible(timeout=30_000)
     assert int(page.locator("#result #diff").get_attribute("data-moved") or "-1") >= 0
-    expect(page.locator("#result svg")).to_have_count(2)  # the live plan and the fork, side by side
+    charts = page.locator("#result .gantt svg")
+    expect(charts).to_have_count(2)  # the live plan and the fork, side by side
+    assert charts.nth(1).locator("rect.down").count() == charts.nth(0).locator("rect.down").count() + 1
     page.screenshot(path=screenshot_path("whatif"), full_page=True)
 
 

@@ -26,9 +26,10 @@ class _Quiet(uvicorn.Server):
 
 
 class Console:
-    """The console on ``addr`` (port 0 picks one: ``port`` is the bound one)."""
+    """The console on ``addr`` (port 0 picks one: ``port`` is the bound one). Bound when made,
+    so that a bad or busy address fails before the server starts; serving from ``start``."""
 
-    def __init__(self, addr: str, backend: Backend) -> None:
+    def __init__(self, addr: str) -> None:
         host, port = parse_addr(addr, "http_addr")
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
@@ -41,22 +42,24 @@ class Console:
         self._socket.listen(128)
         self._socket.setblocking(False)
         self.port: int = self._socket.getsockname()[1]
-        self.backend = backend
+        self._backend: Backend | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, backend: Backend) -> Console:
         config = uvicorn.Config(
             create_app(backend), lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=2
         )
-        self._server = _Quiet(config)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> Console:
+        self._backend, self._server = backend, _Quiet(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self._socket]))
         _LOG.info("console on port %d", self.port)
         return self
 
     async def stop(self) -> None:
         """Live streams end first, then uvicorn closes its connections."""
-        self.backend.closing.set()
-        self._server.should_exit = True
+        if self._backend is not None and self._server is not None:
+            self._backend.closing.set()
+            self._server.should_exit = True
         if self._task is not None:
             await self._task
         self._socket.close()

@@ -83,12 +83,13 @@ def live(book: PlanBook, plan_id: str) -> str:
     return head + gantt(board, latest, live=True) + "<h2>Receipts</h2>" + receipts(book, plan_id)
 
 
-def gantt(board: Board, version: Version, live: bool, moved: frozenset[str] = frozenset(), end: int = 0) -> str:
-    """A version drawn on the problem at now: frozen work, facts and now marked when ``live``."""
+def gantt(board: Board, version: Version, live: bool, marks: Overlay | None = None, end: int = 0) -> str:
+    """A version drawn on the problem at now: frozen work and facts marked when ``live``, now
+    always, and ``marks``' moved operations and extra downtimes."""
     bars = row_bars(board.problem, version.plan)
-    overlay = Overlay(
-        now=version.now, frozen=board.frozen if live else frozenset(), actual=board.actual if live else {}, moved=moved
-    )
+    extra = marks or Overlay()
+    overlay = Overlay(now=version.now, frozen=board.frozen if live else frozenset(),
+                      actual=board.actual if live else {}, moved=extra.moved, down=extra.down)  # fmt: skip
     colour = family_colours([board.problem])
     svg = chart(board.problem, bars, end or chart_end([(board.problem, bars)]), colour, overlay)
     return legend(colour, live=True) + f"<div class='gantt' data-ops='{len(bars)}'>{svg}</div>"
@@ -148,7 +149,7 @@ def _version_body(book: PlanBook, plan_id: str, number: int) -> str:
         f"<p class='sub' id='version' data-version='{this.version}'>version {this.version} &middot; now "
         f"{this.now} &middot; makespan {this.kpis.makespan} &middot; {said}</p>"
     )
-    chart_html = gantt(board, this, live=False, moved=frozenset(op for op, *_ in moved))
+    chart_html = gantt(board, this, live=False, marks=Overlay(moved=frozenset(op for op, *_ in moved)))
     if before is None:
         return head + chart_html + "<p>The first version: nothing to compare with.</p>"
     shift = sum(abs(s2 - s1) for _, _, _, s1, s2 in moved)

@@ -14,7 +14,7 @@ from scheduler.domain import InputError, Scenario
 from scheduler.domain.errors import FieldProblem
 from scheduler.domain.events import DowntimeStarted, Event, ParameterChanged
 from scheduler.engine import PlanBook, WhatIf
-from scheduler.gantt import chart_end, row_bars
+from scheduler.gantt import Overlay, chart_end, row_bars
 from scheduler.service.console.backend import Backend, form_fields
 from scheduler.service.console.layout import page, table
 from scheduler.service.console.pages import diff, gantt, live
@@ -132,14 +132,18 @@ async def run(backend: Backend, request: Request) -> Response:
     scenario, now = await backend.read(lambda: (book.time_base(plan_id), book.get(plan_id).now))
     caps, events = parse(form, scenario, now)
     answer: WhatIf = await backend.admit(lambda: book.evaluate(plan_id, 0, events, caps), plan_id)
-    return HTMLResponse(await backend.read(lambda: _result(book, plan_id, answer)))
+    down = tuple(
+        (e.machine, e.time, e.time + (e.expected_duration or 0)) for e in events if isinstance(e, DowntimeStarted)
+    )
+    return HTMLResponse(await backend.read(lambda: _result(book, plan_id, answer, down)))
 
 
-def _result(book: PlanBook, plan_id: str, answer: WhatIf) -> str:
+def _result(book: PlanBook, plan_id: str, answer: WhatIf, down: tuple[tuple[str, int, int], ...]) -> str:
     moved = diff(answer.base, answer.plan)
     board = book.board(plan_id)
     end = chart_end([(board.problem, row_bars(board.problem, v.plan)) for v in (answer.base, answer.plan)])
     d = answer.diff
+    marks = Overlay(moved=frozenset(op for op, *_ in moved), down=down)
     summary = table(
         ["moved operations", "total |shift|", "machine reassignments", "makespan Δ", "weighted tardiness Δ"],
         [
@@ -153,9 +157,11 @@ def _result(book: PlanBook, plan_id: str, answer: WhatIf) -> str:
         ],
     )
     return (
-        f"<div id='diff' data-moved='{d.moved_operations}'><h2>Stability diff</h2>{summary}</div>"
+        f"<div id='diff' data-moved='{d.moved_operations}'><h2>Stability diff</h2><p class='sub'>as EvaluateScenario "
+        "measures it: with new caps, against the same events under the caps in force; events alone, against the "
+        f"live plan</p>{summary}</div>"
         "<div class='side'>"
         f"<div><h2>Live (version {answer.base.version})</h2>{gantt(board, answer.base, live=False, end=end)}</div>"
-        f"<div><h2>What-if fork ({len(moved)} moved, outlined)</h2>"
-        f"{gantt(board, answer.plan, live=False, moved=frozenset(op for op, *_ in moved), end=end)}</div></div>"
+        f"<div><h2>What-if fork ({len(moved)} moved against the live plan, outlined)</h2>"
+        f"{gantt(board, answer.plan, live=False, marks=marks, end=end)}</div></div>"
     )
