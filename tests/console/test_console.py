@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from scheduler.domain.events import DowntimeStarted
-from scheduler.service.convert import event_message, pb
+from scheduler.domain.events import DowntimeStarted, Event, OperationCompleted, OperationStarted
+from scheduler.service.convert import event_message, pb, plan_rows
 from scheduler.service.server import Server
 from tests.console.browser import screenshot_path
 from tests.console.conftest import new_plan, url
@@ -107,3 +107,18 @@ def test_sweep_results_from_the_folder(server: Server, page: Page) -> None:
     expect(page.locator("table")).to_contain_text("kanban=3")
     expect(page.locator("img[alt='Pareto front']")).to_have_count(1)
     page.screenshot(path=screenshot_path("sweeps"), full_page=True)
+
+
+def test_reported_facts_are_drawn_against_the_plan(server: Server, page: Page) -> None:
+    new_plan(server, "facts")
+    with stub(server) as client:
+        rows = plan_rows(client.GetPlan(pb.GetPlanRequest(plan_id="facts")).plan)
+        op, (machine, start, end) = min(rows.items(), key=lambda row: (row[1][1], row[0]))
+        late: list[Event] = [OperationStarted(event_id="s-1", time=start + 2, operation=op, machine=machine),
+                OperationCompleted(event_id="c-1", time=end + 3, operation=op, machine=machine)]  # fmt: skip
+        client.ReportEvents(pb.ReportEventsRequest(plan_id="facts", events=[event_message(e) for e in late]))
+    page.goto(url(server, "/plans/facts"))
+    expect(page.locator("#live rect.actual")).to_have_count(1)
+    bar = page.locator(f"#live rect[data-op='{op}']")
+    expect(bar).to_have_class("op frozen")
+    expect(bar.locator("title")).to_contain_text(f"actual: {start + 2} to {end + 3}")
