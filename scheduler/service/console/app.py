@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from html import escape
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from scheduler.domain import InputError
-from scheduler.engine import EventRejected, PlanDamaged, PlanNotFound, Version
+from scheduler.engine import EventRejected, PlanDamaged, PlanElsewhere, PlanNotFound, Version
 from scheduler.service.console import line, pages, sweeps, whatif
 from scheduler.service.console.backend import Backend, form_fields
 from scheduler.service.console.layout import page, problem_list
@@ -78,27 +79,33 @@ def _wrap(backend: Backend, handler: Handler) -> Callable[[Request], Awaitable[R
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(backend, request)
-        except EventRejected as rejected:
-            return HTMLResponse(problem_list(rejected.error), status_code=400)
-        except InputError as error:
-            return HTMLResponse(problem_list(error), status_code=400)
-        except (PlanNotFound, PlanDamaged) as error:
-            return HTMLResponse(page("Not found", f"<p class='error'>{error}</p>"), status_code=404)
-        except Overloaded as error:
-            return HTMLResponse(f"<p class='error'>{error}</p>", status_code=503)
-        except Exception as error:
-            _LOG.error("console: internal error", exc_info=error)
-            return HTMLResponse(
-                page("Error", "<p class='error'>internal error; the server logged the cause</p>"), status_code=500
-            )
+        except Exception as error:  # a bug too ends as a page, the cause in the server's log
+            return refusal(error)
 
     return endpoint
+
+
+def refusal(error: Exception) -> Response:
+    """The page (or fragment, for the what-if form) that ``error`` stands for."""
+    if isinstance(error, EventRejected | InputError):
+        return HTMLResponse(problem_list(error.error if isinstance(error, EventRejected) else error), status_code=400)
+    said = f"<p class='error'>{escape(str(error))}</p>"
+    if isinstance(error, PlanElsewhere):  # a replica that does not hold the plan's lease
+        return HTMLResponse(page("Elsewhere", said), status_code=409)
+    if isinstance(error, PlanNotFound | PlanDamaged):
+        return HTMLResponse(page("Not found", said), status_code=404)
+    if isinstance(error, Overloaded):
+        return HTMLResponse(said, status_code=503)
+    _LOG.error("console: internal error", exc_info=error)
+    return HTMLResponse(
+        page("Error", "<p class='error'>internal error; the server logged the cause</p>"), status_code=500
+    )
 
 
 def _login(backend: Backend) -> Callable[[Request], Awaitable[Response]]:
     async def login(request: Request) -> Response:
         target = request.query_params.get("next", "/")
-        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        target = target if target.startswith("/") and target[1:2] not in ("/", "\\") else "/"  # never off-site
         if request.method == "GET":
             return HTMLResponse(pages.login(target, ""))
         given = (await form_fields(request)).get("token", "")
@@ -124,8 +131,8 @@ def _stream(backend: Backend) -> Callable[[Request], Awaitable[Response]]:
 
         try:
             backend.book.watch(plan_id, 0, listener)
-        except (PlanNotFound, PlanDamaged) as error:
-            return HTMLResponse(str(error), status_code=404)
+        except (PlanNotFound, PlanDamaged, PlanElsewhere) as error:
+            return HTMLResponse(escape(str(error)), status_code=409 if isinstance(error, PlanElsewhere) else 404)
         return StreamingResponse(
             _events(backend, plan_id, queue, listener),
             media_type="text/event-stream",

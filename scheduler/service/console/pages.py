@@ -10,7 +10,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from scheduler.engine import PlanBook, Version
+from scheduler.engine import PlanBook, Summary, Version
 from scheduler.engine.board import Board
 from scheduler.gantt import Overlay, chart, chart_end, family_colours, legend, row_bars
 from scheduler.service.console.backend import Backend
@@ -35,13 +35,13 @@ window.consoleRendered = performance.now();
 
 
 async def plans(backend: Backend, request: Request) -> Response:
-    rows = await backend.read(lambda: [_plan_row(backend.book, s.plan_id) for s in backend.book.summaries()])
+    rows = await backend.read(lambda: [_plan_row(backend.book, s) for s in backend.book.summaries()])
     body = table(["plan", "name", "version", "makespan", "late orders", "monitor alerts", "now"], rows)
     return HTMLResponse(page("Plans", body if rows else "<p>No plans yet.</p>" + body))
 
 
-def _plan_row(book: PlanBook, plan_id: str) -> list[str]:
-    summary = next(s for s in book.summaries() if s.plan_id == plan_id)
+def _plan_row(book: PlanBook, summary: Summary) -> list[str]:
+    plan_id = summary.plan_id
     pid = escape(plan_id)
     if summary.latest is None:
         return [pid, "", "", "", "", escape(f"damaged: {summary.damaged}"), ""]
