@@ -5,13 +5,13 @@ except in CI (``CI`` set), where they fail: a skip must not hide a missing insta
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.installed import missing
 
 INSTALL = ".ci/install-chromium.sh"
 SCREENS = Path(__file__).resolve().parents[2] / "out" / "console-screens"
@@ -21,10 +21,7 @@ SCREENS = Path(__file__).resolve().parents[2] / "out" / "console-screens"
 def chromium_or_skip() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        reason = f"no Chromium found; {INSTALL} installs the distribution's package"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(f"no Chromium found; {INSTALL} installs the distribution's package")
     return found
 
 
