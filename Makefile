@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck pytest postgres proto bench bench-targets bench-smoke install install-dev clean
+.PHONY: demo console test lint typecheck pytest postgres chromium proto bench bench-targets bench-smoke install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,26 @@ demo: install
 	for i in $$(seq 300); do [ -s $$data/port ] && break; sleep 0.1; done; \
 	$(BIN)/lean-scheduler mes-sim scenarios/demo_line.yaml --addr 127.0.0.1:$$(cat $$data/port) \
 		--out $(OUT)/demo_mes.json --gantt $(OUT)/demo_repair.html && \
-	echo "before/after Gantt: $(OUT)/demo_repair.html"
+	echo "before/after Gantt: $(OUT)/demo_repair.html"; \
+	echo "to watch it in the browser instead: make console"
+
+## make console: the same service with its web console on http://127.0.0.1:$(CONSOLE_PORT)/, the demo
+## line's shift replayed into it at $(CONSOLE_SPEED)x real time (watch the Gantt move), then kept up
+## until Ctrl-C
+CONSOLE_PORT  ?= 8080
+CONSOLE_SPEED ?= 60
+console: install
+	@data=$$(mktemp -d); \
+	$(BIN)/lean-scheduler serve --addr 127.0.0.1:0 --http-addr 127.0.0.1:$(CONSOLE_PORT) --data-dir $$data \
+		--port-file $$data/port & server=$$!; \
+	trap 'kill -TERM $$server 2>/dev/null; wait $$server; rm -rf $$data' EXIT; \
+	trap 'exit 0' INT TERM; \
+	for i in $$(seq 300); do [ -s $$data/port ] && break; sleep 0.1; done; \
+	echo "console: http://127.0.0.1:$(CONSOLE_PORT)/plans/demo (Ctrl-C stops the server)"; \
+	$(BIN)/lean-scheduler mes-sim scenarios/demo_line.yaml --addr 127.0.0.1:$$(cat $$data/port) --plan-id demo \
+		--speed $(CONSOLE_SPEED) --out $(OUT)/console_mes.json && \
+	echo "the shift is replayed; the console stays up at http://127.0.0.1:$(CONSOLE_PORT)/ until Ctrl-C"; \
+	wait $$server
 
 ## make test: lint, type-check and run the test suite
 test: install-dev lint typecheck pytest
@@ -63,13 +82,18 @@ proto: install-dev
 typecheck: install-dev
 	$(BIN)/mypy scheduler tests benchmarks
 
-pytest: install-dev postgres
+pytest: install-dev postgres chromium
 	$(BIN)/pytest -q
 
 ## make postgres: the PostgreSQL server the store tests start (the distribution's package,
 ## installed when missing and run as root; otherwise those tests are skipped, or fail in CI)
 postgres:
 	.ci/install-postgres.sh
+
+## make chromium: the headless browser the console tests drive (the distribution's package,
+## installed when missing as root; otherwise those tests are skipped, or fail in CI)
+chromium:
+	.ci/install-chromium.sh
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -9,18 +9,9 @@ found() {
         compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
 }
 
-if found; then
+# Found, or installed now (apt-install.sh says so when it installs).
+if found || { "$(dirname "$0")/apt-install.sh" postgresql && found; }; then
     exit 0
-fi
-as_root=()
-if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)  # a CI runner's user with password-less sudo
-fi
-if { [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; } && command -v apt-get >/dev/null; then
-    echo "install-postgres: no PostgreSQL server found; installing the distribution's package"
-    "${as_root[@]}" apt-get update -qq
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    found && exit 0
 fi
 echo "install-postgres: no PostgreSQL server (initdb) found and none installed (needs root or sudo, and apt-get):" \
     "the PostgreSQL tests are skipped, or fail in CI" >&2

@@ -161,6 +161,8 @@ def _service_commands(commands: Any) -> None:
     p.add_argument("--max-solves", type=positive(int), metavar="N", help="solves at once (default 2)")
     p.add_argument("--port-file", type=Path, metavar="FILE", help="write the bound port here once listening")
     p.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics at /metrics (default: off)")
+    p.add_argument("--http-addr", metavar="HOST:PORT", help="serve the planners' web console (default: off)")
+    p.add_argument("--sweeps-dir", type=Path, metavar="DIR", help="the console lists sweep results found here")
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr (default text)")
     p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="INFO",
                    help="DEBUG adds every call's end and CP-SAT's search log (default INFO)")  # fmt: skip

@@ -40,6 +40,7 @@ from scheduler.engine.answers import (
     Summary,
     WhatIf,
 )
+from scheduler.engine.board import Board, Series, board_of, series_of
 from scheduler.engine.history import (
     EVENT,
     RECENT,
@@ -365,6 +366,14 @@ class PlanBook:
         entry = self._entry(plan_id)
         baseline = entry.history.scenario.baseline
         return line_state(entry.live, rows_of(baseline) if baseline else None, window)
+
+    def board(self, plan_id: str) -> Board:
+        """The live plan's problem at now, frozen work and facts (the console's Gantt)."""
+        return board_of(self._entry(plan_id).live)
+
+    def series(self, plan_id: str, points: int) -> Series:
+        """Realised and planned KPIs per time bucket (the console's charts)."""
+        return series_of(self._entry(plan_id).live, points)
 
     # ------------------------------------------------------------------ watchers
 

@@ -45,6 +45,11 @@ class ServerConfig:
     """An improvement is published only when it lowers the plan's objective by this fraction."""
     metrics_addr: str | None = None
     """``HOST:PORT`` of the Prometheus ``/metrics`` endpoint (port 0 picks one); None: off."""
+    http_addr: str | None = None
+    """``HOST:PORT`` of the planners' web console (port 0 picks one); None: off. It needs
+    ``token_file``'s token too when one is set."""
+    sweeps_dir: Path | None = None
+    """A folder the console lists sweep results from (``results.json`` below it); None: none."""
     lease_s: float = 0.0
     """Replicas: several servers on one PostgreSQL store split its plans, each plan served by
     the holder of its lease, which lasts this long unrenewed; 0 (the default): off."""
@@ -60,7 +65,7 @@ class ServerConfig:
 
 
 _MAX_CONFIG_BYTES = 1024 * 1024
-_PATHS = {"data_dir", "tls_cert", "tls_key", "client_ca", "token_file"}
+_PATHS = {"data_dir", "tls_cert", "tls_key", "client_ca", "token_file", "sweeps_dir"}
 
 
 def load_config(file: Path | None = None, env: dict[str, str] | None = None, **flags: Any) -> ServerConfig:

@@ -147,10 +147,11 @@ class Exporter:
         self._thread.join()
 
 
-def parse_addr(addr: str) -> tuple[str, int]:
-    """``HOST:PORT`` (port 0 picks one; ``[::1]:9100`` for IPv6) -> (host, port)."""
+def parse_addr(addr: str, field: str = "metrics_addr") -> tuple[str, int]:
+    """``HOST:PORT`` (port 0 picks one; ``[::1]:9100`` for IPv6) -> (host, port); a bad one
+    is an InputError naming ``field``."""
     host, colon, port = addr.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not colon or not host or not port.isdigit() or int(port) > 65535:
-        raise InputError.single("metrics_addr", f"{addr!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
+        raise InputError.single(field, f"{addr!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
     return host, int(port)

@@ -4,6 +4,7 @@ and token authentication, admission control and graceful shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import signal
 import socket
@@ -26,6 +27,8 @@ from scheduler.engine.live import Foresight
 from scheduler.engine.replicas import ReplicaBook
 from scheduler.service.auth import TokenInterceptor, read_token, refusal
 from scheduler.service.config import ServerConfig
+from scheduler.service.console import Console
+from scheduler.service.console.backend import Backend
 from scheduler.service.convert import pb, service_handler
 from scheduler.service.metrics import Background, Exporter, Metrics, parse_addr
 from scheduler.service.observe import CallInterceptor
@@ -40,7 +43,8 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 class Server:
     """A running server: ``port`` is the bound port (useful with port 0), ``store`` where its
     plans are kept (shown without a password), ``metrics_port`` the metrics endpoint's (None
-    when metrics are off), ``improver`` the background improver (None when off)."""
+    when metrics are off), ``improver`` the background improver (None when off),
+    ``http_port`` the web console's (None when off)."""
 
     def __init__(
         self,
@@ -51,15 +55,20 @@ class Server:
         store: str,
         exporter: Exporter | None = None,
         improver: Improver | None = None,
+        console: Console | None = None,
     ) -> None:
         self.server, self.port, self.health, self.servicer, self.store = server, port, health, servicer, store
-        self.book, self.exporter, self.improver = servicer.book, exporter, improver
+        self.book, self.exporter, self.improver, self.console = servicer.book, exporter, improver, console
         self.metrics_port = exporter.port if exporter is not None else None
+        self.http_port = console.port if console is not None else None
+        """The web console's port (None when it is off)."""
 
     async def stop(self, grace: float | None) -> None:
         """Health goes NOT_SERVING, new calls are refused, in-flight calls get ``grace`` s;
         then the solves still running (of cancelled calls, told to stop) are waited for."""
         await self.health.enter_graceful_shutdown()
+        if self.console is not None:  # its live streams would hold the shutdown
+            await self.console.stop()
         await self.server.stop(grace)
         if self.improver is not None:
             await asyncio.to_thread(self.improver.close)
@@ -104,10 +113,12 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
             "lease_s", f"replicas need a PostgreSQL store (--store postgresql://...), not {where.shown}"
         )
     metrics = Metrics()
-    server, health, gate = _server(config, metrics)
+    token = _token(config)
+    server, health, gate = _server(config, metrics, token)
     for name in ("", SERVICE):  # the health servicer starts SERVING for ""
         await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     port = _bind(server, config)
+    console = Console(config.http_addr) if config.http_addr is not None else None  # bound: fails before starting
     await server.start()
     exporter = None
     try:
@@ -116,6 +127,8 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     except BaseException:
         if exporter is not None:
             exporter.stop()
+        if console is not None:
+            await console.stop()
         await server.stop(None)
         raise
     limits = DocumentLimits(max_bytes=config.max_document_mb * 1024 * 1024)
@@ -127,7 +140,20 @@ async def start_server(config: ServerConfig, predict: Foresight | None = None) -
     improver = Improver(book, config.improve_share, config.improve_min_gain) if config.improve_share else None
     if improver is not None:
         metrics.registry.register(Background(lambda: (improver.passes, improver.preempted, improver.published)))
-    return Server(server, port, health, servicer, where.shown, exporter, improver.start() if improver else None)
+    if console is not None:
+        console.start(_backend(config, servicer, token))
+    return Server(server, port, health, servicer, where.shown, exporter, improver.start() if improver else None,
+                  console)  # fmt: skip
+
+
+def _backend(config: ServerConfig, servicer: SchedulerServicer, token: str | None) -> Backend:
+    """The web console's view of this server: the same loop, book, admission, pool and token."""
+    loop = asyncio.get_running_loop()
+
+    def read(work: Callable[[], Any]) -> Any:
+        return loop.run_in_executor(servicer.executor, contextvars.copy_context().run, work)
+
+    return Backend(servicer.book, servicer.admit, read, token, config.sweeps_dir)
 
 
 def _check(config: ServerConfig) -> None:
@@ -137,6 +163,8 @@ def _check(config: ServerConfig) -> None:
         raise InputError.single(field, f"must lie in [0, 1], got {getattr(config, field)}")
     if config.metrics_addr is not None:
         parse_addr(config.metrics_addr)
+    if config.http_addr is not None:
+        parse_addr(config.http_addr, "http_addr")
     if config.lease_s and not 0.5 <= config.lease_s <= 3600:
         raise InputError.single("lease_s", f"a lease lasts 0.5 to 3600 s (0: no replicas), got {config.lease_s}")
 
@@ -160,13 +188,19 @@ def _gauges(metrics: Metrics, servicer: SchedulerServicer) -> None:
     )
 
 
-def _server(config: ServerConfig, metrics: Metrics) -> tuple[aio.Server, HealthServicer, _Gate]:
+def _token(config: ServerConfig) -> str | None:
+    if config.token_file is None:
+        return None
+    token = read_token(_read(config.token_file, "token_file"))
+    if not token:
+        raise InputError.single("token_file", f"{config.token_file} holds no token")
+    return token
+
+
+def _server(config: ServerConfig, metrics: Metrics, token: str | None) -> tuple[aio.Server, HealthServicer, _Gate]:
     """The server with its interceptors, health, reflection and the gated SchedulerService."""
     interceptors: list[aio.ServerInterceptor[Any, Any]] = [CallInterceptor(metrics)]  # first: it sees refused calls too
-    if config.token_file is not None:
-        token = read_token(_read(config.token_file, "token_file"))
-        if not token:
-            raise InputError.single("token_file", f"{config.token_file} holds no token")
+    if token is not None:
         interceptors.append(TokenInterceptor(token))
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),

@@ -196,6 +196,10 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             await asyncio.wait([future])
             raise
 
+    async def admit(self, work: Callable[[], T], plan_id: str | None = None) -> T:
+        """The same admission for the web console's solves (what-ifs): queue, slot or Overloaded."""
+        return await self._solve(work, plan_id=plan_id)
+
     @property
     def solves_in_flight(self) -> int:
         return self.max_solves - self._free
