@@ -17,7 +17,7 @@ def pareto(rows: Sequence[Mapping[str, Any]], x: str, y: str, more_y_is_better: 
     if not points:
         return _empty(f"no runs measured both {x} and {y}")
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    sx, sy = _scale(min(xs), max(xs), _PAD, _W - 20), _scale(min(ys), max(ys), _H - _PAD, 20)
+    sx, sy = _scale(min(xs), max(xs), _PAD + 12, _W - 32), _scale(min(ys), max(ys), _H - _PAD - 12, 32)  # off the axes
     front = _front(points, more_y_is_better)
     parts = [_frame(f"{y} against {x}", x, y, (min(xs), max(xs)), (min(ys), max(ys)))]
     path = " ".join(f"{sx(px):.1f},{sy(py):.1f}" for px, py, _ in sorted(front, key=lambda p: p[0]))
