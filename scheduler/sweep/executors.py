@@ -6,6 +6,7 @@ dies (kill -9, out of memory) costs its tasks a retry, not the sweep."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -122,6 +123,8 @@ class RayExecutor:
         self.ray = _ray()
         self.started = not self.ray.is_initialized()
         if self.started:
+            # Ray's first start on a fresh install (cold binaries) outlasted its 30 s default in CI
+            os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             if address:
                 self.ray.init(address=address, **options)
