@@ -4,6 +4,7 @@ what the test did."""
 from __future__ import annotations
 
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -149,7 +150,12 @@ def test_admission_rejections_are_counted(tmp_path):
         with pytest.raises(grpc.RpcError) as refused:
             client.ReportEvents(pb.ReportEventsRequest(plan_id="b", events=[down("e2", 510, "M4")]))
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        samples = scrape(server.metrics_port)
+        for _ in range(100):  # the server counts the call as it ends: just after the client has its status
+            samples = scrape(server.metrics_port)
+            if value(samples, "lean_scheduler_grpc_calls_total", method=f"{SERVICE}/ReportEvents",
+                     code="RESOURCE_EXHAUSTED"):  # fmt: skip
+                break
+            time.sleep(0.02)
         busy.cancel()
     assert value(samples, "lean_scheduler_admission_rejections_total") == 1
     assert value(samples, "lean_scheduler_grpc_calls_total", method=f"{SERVICE}/ReportEvents",
