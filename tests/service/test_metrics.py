@@ -43,6 +43,18 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def counted(port: int | None, method: str, code: str) -> Samples:
+    """Every sample once the call is counted: the server counts a call as it ends, and an aborted
+    call's client has its status a moment before that."""
+    samples = scrape(port)
+    for _ in range(250):
+        if value(samples, "lean_scheduler_grpc_calls_total", method=method, code=code):
+            break
+        time.sleep(0.02)
+        samples = scrape(port)
+    return samples
+
+
 def total(samples: Samples, name: str) -> float:
     """A metric summed over its label values."""
     return sum(v for (n, _), v in samples.items() if n == name)
@@ -150,12 +162,7 @@ def test_admission_rejections_are_counted(tmp_path):
         with pytest.raises(grpc.RpcError) as refused:
             client.ReportEvents(pb.ReportEventsRequest(plan_id="b", events=[down("e2", 510, "M4")]))
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        for _ in range(100):  # the server counts the call as it ends: just after the client has its status
-            samples = scrape(server.metrics_port)
-            if value(samples, "lean_scheduler_grpc_calls_total", method=f"{SERVICE}/ReportEvents",
-                     code="RESOURCE_EXHAUSTED"):  # fmt: skip
-                break
-            time.sleep(0.02)
+        samples = counted(server.metrics_port, f"{SERVICE}/ReportEvents", "RESOURCE_EXHAUSTED")
         busy.cancel()
     assert value(samples, "lean_scheduler_admission_rejections_total") == 1
     assert value(samples, "lean_scheduler_grpc_calls_total", method=f"{SERVICE}/ReportEvents",
@@ -196,7 +203,7 @@ def test_refused_tokens_and_health_checks_are_counted(tmp_path):
         assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
         with pytest.raises(grpc.RpcError) as refused:
             pb_grpc.SchedulerServiceStub(channel).ListPlans(pb.ListPlansRequest())
-        samples = scrape(server.metrics_port)
+        samples = counted(server.metrics_port, f"{SERVICE}/ListPlans", "UNAUTHENTICATED")
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     calls = "lean_scheduler_grpc_calls_total"
     assert value(samples, calls, method=f"{SERVICE}/ListPlans", code="UNAUTHENTICATED") == 1
