@@ -20,7 +20,7 @@ from scheduler.sweep.grid import count, own
 from scheduler.sweep.report import write_results
 from scheduler.sweep.run import Origin
 from scheduler.sweep.search import Progress, RunCache, run_sweep
-from scheduler.sweep.spec import SweepSpec, load_sweep
+from scheduler.sweep.spec import load_sweep
 from scheduler.twin import for_the_twin
 
 
@@ -28,7 +28,7 @@ def sweep(args: argparse.Namespace) -> int:
     out: Path = args.out
     writable(out / "results.json", "--out")
     scenario = for_the_twin(load_scenario(args.scenario))
-    spec = _with_flags(load_sweep(args.grid, scenario), args)
+    spec = load_sweep(args.grid, scenario).overridden("command line", args.replications, args.seed)
     total = count(spec.axes)
     print(f"{scenario.name}: {total} configuration(s) x {spec.replications} replication(s), search {spec.search}, "
           f"{args.executor} executor, {args.jobs} job(s)", file=sys.stderr, flush=True)  # fmt: skip
@@ -51,11 +51,6 @@ def sweep(args: argparse.Namespace) -> int:
     print(f"{len(results['configurations'])} configurations in {time.perf_counter() - began:.1f} s: "
           f"{out / 'results.json'}, {out / 'table.md'}, plots in {out}")  # fmt: skip
     return 0
-
-
-def _with_flags(spec: SweepSpec, args: argparse.Namespace) -> SweepSpec:
-    update = {k: getattr(args, k) for k in ("replications", "seed") if getattr(args, k) is not None}
-    return spec.model_copy(update=update) if update else spec
 
 
 def _plan(args: argparse.Namespace, scenario: Scenario, out: Path) -> Schedule | None:

@@ -28,11 +28,9 @@ def sweep_from(request: pb.SweepScenariosRequest, scenario: Scenario, limits: Do
         spec = parse_sweep(data, _WHERE).against(scenario, _WHERE)
     except InputError as error:  # "sweep.content: axes.conwip" -> "sweep.content.axes.conwip"
         raise _named(error, f"{_WHERE}: ", f"{_WHERE}.") from None
-    update = {name: getattr(request, name) for name in ("replications", "seed") if request.HasField(name)}
-    if not update:
-        return spec
+    given = {name: getattr(request, name) if request.HasField(name) else None for name in ("replications", "seed")}
     try:
-        return parse_sweep({**spec.model_dump(mode="json", by_alias=True), **update}, "request")
+        return spec.overridden("request", **given)
     except InputError as error:  # the request's own fields
         raise _named(error, "request: ", "") from None
 

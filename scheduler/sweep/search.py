@@ -84,37 +84,47 @@ class _Plan:
                  progress: Callable[[Progress], None] | None) -> None:  # fmt: skip
         self.origin, self.spec, self.cache, self.summaries, self.progress = origin, spec, cache, summaries, progress
         self.digest = origin.digest
-        self.done = self.total = self.replications = 0
+        self.done = self.total = self.replications = self.full = 0
         self.current: list[Summary] = []
+        self.best: Summary | None = None
+        """The best of the configurations this round has finished (what the progress shows)."""
 
     def round(self, summaries: list[Summary], replications: int, executor: Executor) -> None:
         """Every one of ``summaries`` up to ``replications`` runs: from the cache, else executed."""
         by_config = {s.configuration: s for s in summaries}
-        self.current, self.replications = summaries, replications
-        wanted = [Task(s.configuration, r) for s in summaries for r in range(replications) if r not in s.runs]
+        self.current, self.replications, self.full, self.best = summaries, replications, 0, None
+        for summary in summaries:
+            if len(summary.runs) >= replications:  # complete already (the scenario's own, run in full)
+                self._complete(summary)
+        wanted = {Task(s.configuration, r): "" for s in summaries for r in range(replications) if r not in s.runs}
         self.total += len(wanted)
         todo = []
         for task in wanted:
-            kpis = self.cache.get(task.key(self.digest, self.spec))
+            wanted[task] = key = task.key(self.digest, self.spec)
+            kpis = self.cache.get(key)
             if kpis is None:
                 todo.append(task)
             else:
                 self._take(by_config[task.configuration], task, kpis)
 
         def done(task: Task, kpis: Kpis, seconds: float) -> None:
-            self.cache.put(task.key(self.digest, self.spec), kpis, seconds)
+            self.cache.put(wanted[task], kpis, seconds)
             self._take(by_config[task.configuration], task, kpis)
 
         if todo:
             executor.run(self.origin, self.spec, todo, done)
 
+    def _complete(self, summary: Summary) -> None:
+        self.full += 1
+        self.best = ranked([summary] if self.best is None else [self.best, summary], self.spec.objective)[0]
+
     def _take(self, summary: Summary, task: Task, kpis: Kpis) -> None:
         summary.runs[task.replication] = kpis
         self.done += 1
-        if self.progress is None:
-            return
-        full = [s for s in self.current if len(s.runs) >= self.replications]
-        best = ranked(full, self.spec.objective)[:1]
-        self.progress(Progress(self.done, self.total, len(full), len(self.current),
-                               best[0].configuration.key if best else None,
-                               best[0].score(self.spec.objective) if best else None))  # fmt: skip
+        if len(summary.runs) == self.replications:  # this configuration's round is complete
+            self._complete(summary)
+        if self.progress is not None:
+            best = self.best
+            self.progress(Progress(self.done, self.total, self.full, len(self.current),
+                                   best.configuration.key if best else None,
+                                   best.score(self.spec.objective) if best else None))  # fmt: skip

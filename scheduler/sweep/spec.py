@@ -155,6 +155,12 @@ class SweepSpec(DomainModel):
             raise invalid("axes", f"{count} configurations: at most {MAX_CONFIGURATIONS}")
         return self
 
+    def overridden(self, where: str, replications: int | None = None, seed: int | None = None) -> SweepSpec:
+        """This sweep with the replications and seed given elsewhere (command-line flags, a
+        request), validated as the file's are; problems named at ``where``."""
+        update = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+        return parse_sweep({**self.model_dump(mode="json", by_alias=True), **update}, where) if update else self
+
     def against(self, scenario: Scenario, where: str) -> SweepSpec:
         """Checked against ``scenario``: its buffers, stations, CONWIP and drum."""
         buffers = {b.id for b in scenario.plant.buffers}

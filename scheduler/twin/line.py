@@ -140,13 +140,9 @@ class Twin:
                 self.env.process(self._breakdowns(machine, random.Random(self.disturbances.seed * 1009 + k)))
         if self.disturbances.rush_orders > 0:
             self.env.process(self._rush_orders(random.Random(f"{self.disturbances.seed}/rush")))
-        total = len(self.station)
         horizon = until if until is not None else 100 * max((e for _, _, e in self.run.plan.values()), default=1)
-        try:
-            while len(self.done) < total and self.env.peek() < horizon:
-                self.env.step()
-        except Exception as error:  # simpy raises a copy made from the args: the engine's own error, whole
-            raise error.__cause__ if type(error.__cause__) is type(error) else error  # noqa: B904
+        while len(self.done) < len(self.station) and self.env.peek() < horizon:  # rush orders add operations
+            self.env.step()
         self.run.end = int(min(self.env.now, horizon))
         return self.run
 
