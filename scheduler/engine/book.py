@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
@@ -41,6 +41,7 @@ from scheduler.engine.answers import (
     WhatIf,
 )
 from scheduler.engine.board import Board, Series, board_of, series_of
+from scheduler.engine.entry import Entry
 from scheduler.engine.history import (
     EVENT,
     RECENT,
@@ -69,32 +70,11 @@ _ANSWER_MS_PER_ACK = 0.25
 converted, counted and logged after the engine's work (a batch of hundreds missed its deadline)."""
 
 
-@dataclass
-class _Entry:
-    history: History
-    live: LivePlan
-    position: int
-    """Events in the plan's log."""
-    recent: deque[Version]
-    """The latest versions, newest last."""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    listeners: list[Listener] = field(default_factory=list)
-    deleted: bool = False
-
-    @property
-    def latest(self) -> Version:
-        return self.recent[-1]
-
-    @property
-    def plan_id(self) -> str:
-        return self.history.record.plan_id
-
-
 class PlanBook:
     def __init__(self, store: PlanStore, predict: Foresight | None = None) -> None:
         """``predict``: what ``verify: twin`` rules ask before they fire (None: they do not)."""
         self.store, self.predict = store, predict
-        self._plans: dict[str, _Entry] = {}
+        self._plans: dict[str, Entry] = {}
         self._damaged: dict[str, tuple[PlanRecord, str]] = {}
         self._lock = threading.Lock()
         self.activity = Activity()
@@ -135,7 +115,7 @@ class PlanBook:
         stored = scenario.model_copy(update={"baseline": live.schedule(), "events": []})
         record = PlanRecord(plan_id, time.time(), stored.model_dump_json())
         first = deque([version_of(plan_id, live, None)], maxlen=RECENT)
-        entry = _Entry(History(self.store, record, stored), live, 0, first)
+        entry = Entry(History(self.store, record, stored), live, 0, first)
         with self._lock:
             if plan_id in self._plans or plan_id in self._damaged:
                 raise InputError.single("plan_id", f"plan {plan_id!r} already exists")
@@ -148,18 +128,7 @@ class PlanBook:
         Reads never wait for a repair in progress."""
         entry = self._entry(plan_id)
         wanted = version or entry.latest.version
-        return self._versions(entry, wanted, wanted)[0]
-
-    @staticmethod
-    def _versions(entry: _Entry, first: int, last: int) -> list[Version]:
-        """Versions ``first`` to ``last`` (PlanNotFound beyond the latest), from what is
-        committed: the recent ones in memory, older ones rebuilt from the store."""
-        recent = list(entry.recent)
-        if not 1 <= first <= last <= recent[-1].version:
-            raise PlanNotFound(entry.plan_id, first if not 1 <= first <= recent[-1].version else last)
-        if first >= recent[0].version:
-            return [v for v in recent if first <= v.version <= last]
-        return entry.history.versions(first, last)
+        return entry.versions(wanted, wanted)[0]
 
     def summaries(self) -> list[Summary]:
         with self._lock:
@@ -232,7 +201,7 @@ class PlanBook:
                 derived += self._derived(entry, budget, stop)
             return Report(acks, entry.latest, derived=derived)
 
-    def _derived(self, entry: _Entry, budget: int, stop: StopToken | None) -> list[Ack]:
+    def _derived(self, entry: Entry, budget: int, stop: StopToken | None) -> list[Ack]:
         """What the engine derives from the facts (the takt monitor), logged and repaired like
         a reported event. One that cannot be taken is logged and tried again at the next event."""
         acks: list[Ack] = []
@@ -245,7 +214,7 @@ class PlanBook:
                 _LOG.warning("derived event %r not taken: %s", event.event_id, refused.error.summary())
         return acks
 
-    def _duplicate(self, entry: _Entry, event: Event, k: int, acks: list[Ack]) -> Ack | None:
+    def _duplicate(self, entry: Entry, event: Event, k: int, acks: list[Ack]) -> Ack | None:
         """The first acknowledgement of an event sent again (from the store), or None; the
         same id with another payload is refused."""
         logged = self.store.find(entry.plan_id, event.source, event.event_id)
@@ -258,7 +227,7 @@ class PlanBook:
         return Ack(event.event_id, event.source, logged.version, receipt_of(logged.receipt), duplicate=True)
 
     def _take(
-        self, entry: _Entry, event: Event, began: float, budget: int, stop: StopToken | None, k: int, acks: list[Ack]
+        self, entry: Entry, event: Event, began: float, budget: int, stop: StopToken | None, k: int, acks: list[Ack]
     ) -> Ack:
         """One event, as a transaction: repaired on a fork, logged, then committed."""
         try:
@@ -269,7 +238,7 @@ class PlanBook:
         self._commit(entry, event, trial, result.version, result.receipt)
         return Ack(event.event_id, event.source, result.version, result.receipt)
 
-    def _commit(self, entry: _Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
+    def _commit(self, entry: Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
         """Log ``event`` with the change ``trial`` made, then make ``trial`` the plan."""
         changed = version != entry.latest.version
         position = entry.position + 1
@@ -290,7 +259,7 @@ class PlanBook:
             self._snapshot(entry, receipt)
         if changed:
             entry.recent.append(version_of(entry.plan_id, trial, receipt))
-            self._notify(entry, entry.latest)
+            entry.notify(entry.latest)
 
     # ------------------------------------------------------------------ background work
 
@@ -325,7 +294,7 @@ class PlanBook:
         finally:
             entry.lock.release()
 
-    def _snapshot(self, entry: _Entry, receipt: Receipt | None) -> None:
+    def _snapshot(self, entry: Entry, receipt: Receipt | None) -> None:
         """Keep the whole state in the store; a failure only costs a longer restart."""
         state = snapshot.dump(entry.live, receipt if entry.latest.version == entry.live.version else None)
         try:
@@ -348,7 +317,7 @@ class PlanBook:
             if entry.deleted:
                 raise PlanNotFound(plan_id)
             wanted = version or entry.latest.version
-            base = self._versions(entry, wanted, wanted)[0]
+            base = entry.versions(wanted, wanted)[0]
             fork = entry.live.fork() if base.version == entry.live.version else entry.history.rebuild(wanted).live
         return whatif.evaluate(fork, base, events, kanban, budget_ms)
 
@@ -388,7 +357,7 @@ class PlanBook:
         entry.listeners.append(listener)  # first: a version made meanwhile is in both, and sent once
         if version == latest + 1:
             return []
-        return self._versions(entry, version or latest, entry.latest.version)
+        return entry.versions(version or latest, entry.latest.version)
 
     def unwatch(self, plan_id: str, listener: Listener) -> None:
         with self._lock:
@@ -396,14 +365,9 @@ class PlanBook:
             if entry is not None and listener in entry.listeners:
                 entry.listeners.remove(listener)
 
-    @staticmethod
-    def _notify(entry: _Entry, version: Version) -> None:
-        for listener in list(entry.listeners):
-            listener(version)
-
     # ------------------------------------------------------------------ internals
 
-    def _entry(self, plan_id: str) -> _Entry:
+    def _entry(self, plan_id: str) -> Entry:
         with self._lock:
             entry = self._plans.get(plan_id)
             damaged = self._damaged.get(plan_id)
@@ -413,14 +377,14 @@ class PlanBook:
             raise PlanNotFound(plan_id)
         return entry
 
-    def _rebuild(self, record: PlanRecord) -> _Entry:
+    def _rebuild(self, record: PlanRecord) -> Entry:
         """A plan back from its last snapshot and the events after it, without solving; a
         long log with no snapshot (an older store) gets one now. Unreadable names the
         record that cannot be read."""
         history = History(self.store, record, scenario_of(record))
         rebuilt = history.rebuild()
         rebuilt.live.predict = self.predict
-        entry = _Entry(history, rebuilt.live, rebuilt.position, rebuilt.recent)
+        entry = Entry(history, rebuilt.live, rebuilt.position, rebuilt.recent)
         kept = self.store.snapshot(record.plan_id)
         if entry.position - (kept.position if kept else 0) >= SNAPSHOT_EVERY:
             self._snapshot(entry, entry.latest.receipt)

@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from scheduler.domain import InputError, Scenario
 from scheduler.domain.events import Event
 from scheduler.engine.answers import PlanDamaged, PlanElsewhere, PlanNotFound
-from scheduler.engine.book import PlanBook, _Entry
+from scheduler.engine.book import PlanBook
+from scheduler.engine.entry import Entry
 from scheduler.engine.history import Unreadable, Version
 from scheduler.engine.live import Foresight, LivePlan
 from scheduler.repair import Receipt
@@ -112,7 +113,7 @@ class ReplicaBook(PlanBook):
         refuses raises StoreError, which the improver logs and survives)."""
         return super().publish(plan_id, position, trial, event, receipt) if self._holds(plan_id) else None
 
-    def _commit(self, entry: _Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
+    def _commit(self, entry: Entry, event: Event, trial: LivePlan, version: int, receipt: Receipt) -> None:
         try:
             super()._commit(entry, event, trial, version, receipt)
         except StoreError:
@@ -122,13 +123,13 @@ class ReplicaBook(PlanBook):
 
     # ------------------------------------------------------------------ ownership
 
-    def _entry(self, plan_id: str) -> _Entry:
+    def _entry(self, plan_id: str) -> Entry:
         if self._holds(plan_id):
             with contextlib.suppress(PlanNotFound):
                 return super()._entry(plan_id)
         return self._adopt(plan_id)
 
-    def _adopt(self, plan_id: str) -> _Entry:
+    def _adopt(self, plan_id: str) -> Entry:
         """Take a plan over: claim its lease (PlanElsewhere when another replica holds it),
         then rebuild it from the store."""
         with self._adopting:
