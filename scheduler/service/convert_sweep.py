@@ -12,12 +12,16 @@ from scheduler.domain import InputError, Scenario
 from scheduler.domain.documents import DocumentLimits
 from scheduler.domain.errors import FieldProblem
 from scheduler.service.convert import document_data, pb
+from scheduler.sweep.grid import count
 from scheduler.sweep.spec import SweepSpec, parse_sweep
 
 if TYPE_CHECKING:  # the twin and the engine under it, for types only
     from scheduler.sweep.search import Progress
 
 _WHERE = "sweep.content"
+MAX_CONFIGURATIONS = 10_000
+"""Over gRPC: the results come back in one message, about 1 KB per configuration (10 MB here,
+under the 64 MiB default); the command line takes the sweep file's own limit."""
 
 
 def sweep_from(request: pb.SweepScenariosRequest, scenario: Scenario, limits: DocumentLimits) -> SweepSpec:
@@ -28,6 +32,9 @@ def sweep_from(request: pb.SweepScenariosRequest, scenario: Scenario, limits: Do
         spec = parse_sweep(data, _WHERE).against(scenario, _WHERE)
     except InputError as error:  # "sweep.content: axes.conwip" -> "sweep.content.axes.conwip"
         raise _named(error, f"{_WHERE}: ", f"{_WHERE}.") from None
+    if (n := count(spec.axes)) > MAX_CONFIGURATIONS:
+        raise InputError.single(f"{_WHERE}.axes", f"{n} configurations: at most {MAX_CONFIGURATIONS} over gRPC "
+                                "(the results are one message); `lean-scheduler sweep` runs more")  # fmt: skip
     given = {name: getattr(request, name) if request.HasField(name) else None for name in ("replications", "seed")}
     try:
         return spec.overridden("request", **given)

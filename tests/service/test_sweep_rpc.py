@@ -77,6 +77,10 @@ def test_bad_sweeps_are_invalid_argument_naming_the_field_and_unknown_plans_not_
         (sweep_request(text="axes: {conwip: [2]}\nhorizon: 0"), "sweep.content.horizon"),
         (sweep_request(text="axes: [1, 2]"), "sweep.content.axes"),
         (sweep_request(text="- not a mapping"), "sweep.content"),
+        (
+            sweep_request(text="axes: {kanban: {cut->weld: {from: 1, to: 200}}, conwip: {from: 1, to: 60}}"),
+            "sweep.content.axes",
+        ),  # 12 000 configurations: more than one message carries
         (sweep_request(replications=0), "replications"),
         (sweep_request(jobs=1000), "jobs"),
     ]
