@@ -28,8 +28,11 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield started
 
 
-def _status(address: str, token: str | None = None) -> int:
-    request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"} if token else {})
+def _status(address: str, token: str | None = None, cookie: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if cookie is not None:
+        headers["Cookie"] = f"lean_scheduler_console={cookie}"
+    request = urllib.request.Request(address, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return int(answer.status)
@@ -61,7 +64,11 @@ def test_the_page_refuses_a_browser_without_the_token_until_it_signs_in(guarded:
     page.wait_for_url("**/plans/secured")
     expect(page.locator("#live rect[data-op]").first).to_be_visible()
     cookie = next(c for c in page.context.cookies() if c["name"] == "lean_scheduler_console")
-    assert cookie["httpOnly"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    # the browser keeps a value derived from the token, never the token (it opens the gRPC service too)
+    assert TOKEN not in cookie["value"]
+    assert _status(url(guarded, "/"), cookie=cookie["value"]) == 200
+    assert _status(url(guarded, "/"), cookie=TOKEN) == 401
 
 
 def new_plan_with_token(server: Server) -> None:

@@ -4,6 +4,7 @@ themselves are rendered by ``pages``, ``line``, ``whatif`` and ``sweeps``."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,8 +49,15 @@ class _Auth(BaseHTTPMiddleware):
 
 def allowed(request: Request, token: str) -> bool:
     header = request.headers.get("authorization", "")
-    given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else request.cookies.get(COOKIE, "")
-    return hmac.compare_digest(given.encode(), token.encode())
+    if header.startswith("Bearer "):
+        return hmac.compare_digest(header.removeprefix("Bearer ").encode(), token.encode())
+    return hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), session(token).encode())
+
+
+def session(token: str) -> str:
+    """The sign-in cookie's value: derived from the token, so a browser never keeps the token
+    itself (which would also open the gRPC service); a new token ends every sign-in."""
+    return hmac.new(token.encode(), b"lean-scheduler console session", hashlib.sha256).hexdigest()
 
 
 def create_app(backend: Backend) -> Starlette:
@@ -111,7 +119,7 @@ def _login(backend: Backend) -> Callable[[Request], Awaitable[Response]]:
         given = (await form_fields(request)).get("token", "")
         if backend.token is None or hmac.compare_digest(given.encode(), backend.token.encode()):
             response = RedirectResponse(target, status_code=303)
-            response.set_cookie(COOKIE, given, httponly=True, samesite="strict")
+            response.set_cookie(COOKIE, session(given), httponly=True, samesite="strict")
             return response
         return HTMLResponse(pages.login(target, "wrong token"), status_code=401)
 
