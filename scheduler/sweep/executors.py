@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +23,8 @@ RETRIES = 3
 """Times a task is tried again after its worker died."""
 _POLL_S = 0.1
 """How often a pool with a stop looks at it."""
+_ORPHAN_POLL_S = 1.0
+"""How often a pool worker looks whether the process that started it is still there."""
 
 Done = Callable[[Task, Kpis, float], None]
 """(the task, its KPIs, the seconds its run took)"""
@@ -47,9 +50,18 @@ class Executor(Protocol):
 _WORKER: tuple[Origin, SweepSpec] | None = None
 
 
-def _install(blob: bytes) -> None:
+def _install(blob: bytes, parent: int) -> None:
     global _WORKER  # noqa: PLW0603  # one origin per worker process, unpickled once
     _WORKER = pickle.loads(blob)  # our own pickle, made by this sweep
+    threading.Thread(target=_end_when_orphaned, args=(parent,), name="orphan-watch", daemon=True).start()
+
+
+def _end_when_orphaned(parent: int) -> None:
+    """A worker whose sweep was killed (kill -9 of the command) ends too: it would otherwise
+    wait on its task queue for good, holding its memory."""
+    while os.getppid() == parent:
+        time.sleep(_ORPHAN_POLL_S)
+    os._exit(1)
 
 
 def _pool_task(task: Task) -> tuple[Kpis, float]:
@@ -83,7 +95,9 @@ class LocalPool:
         context = multiprocessing.get_context("spawn")
         left: list[Task] = []
         poll = None if self.stop is None else _POLL_S
-        with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_install, initargs=(blob,)) as pool:
+        with ProcessPoolExecutor(
+            self.jobs, mp_context=context, initializer=_install, initargs=(blob, os.getpid())
+        ) as pool:
             futures: dict[Future[tuple[Kpis, float]], Task] = {pool.submit(_pool_task, t): t for t in tasks}
             waiting = set(futures)
             while waiting:

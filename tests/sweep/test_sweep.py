@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,14 +152,41 @@ def test_resume_after_an_interrupted_sweep_runs_only_what_is_missing(tmp_path, p
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(runs.glob("*.json"))) < 3:
         time.sleep(0.05)
+    workers = _children(sweep.pid)
     sweep.send_signal(signal.SIGKILL)
     sweep.wait()
     finished = len(list(runs.glob("*.json")))
     assert 3 <= finished < 12 and not (out / "results.json").exists()
+    assert workers  # the pool's worker (and multiprocessing's resource tracker)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "the killed sweep's workers go too"
     counting = Counting(LocalPool(2))
     resumed = _sweep(parse_sweep(GRID), counting, RunCache(runs, resume=True))
     assert counting.tasks == 12 - finished
     assert resumed == pool_results
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not ended, nor a zombie waiting for its new parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_the_cli_writes_results_table_and_plots_and_resume_reuses_every_run(tmp_path, capsys):
