@@ -96,11 +96,11 @@ class _Plan:
         for summary in summaries:
             if len(summary.runs) >= replications:  # complete already (the scenario's own, run in full)
                 self._complete(summary)
-        wanted = {Task(s.configuration, r): "" for s in summaries for r in range(replications) if r not in s.runs}
+        tasks = [Task(s.configuration, r) for s in summaries for r in range(replications) if r not in s.runs]
+        wanted = {task: task.key(self.digest, self.spec) for task in tasks}
         self.total += len(wanted)
         todo = []
-        for task in wanted:
-            wanted[task] = key = task.key(self.digest, self.spec)
+        for task, key in wanted.items():
             kpis = self.cache.get(key)
             if kpis is None:
                 todo.append(task)

@@ -85,15 +85,20 @@ def test_the_pool_gives_the_same_results_again_with_one_worker(pool_results):
     assert _sweep(parse_sweep(GRID), LocalPool(1)) == pool_results
 
 
+def _command(tmp_path: Path, *flags: str) -> tuple[list[str], Path]:
+    """``lean-scheduler sweep`` of GRID on the small line with ``flags``, and its output folder."""
+    spec_file, out = tmp_path / "sweep.json", tmp_path / "out"
+    spec_file.write_text(json.dumps(GRID))
+    return [sys.executable, "-m", "scheduler", "sweep", str(SMALL), "--grid", str(spec_file), "--out", str(out),
+            *flags], out  # fmt: skip
+
+
 def _ray_sweep(tmp_path: Path, while_running: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """The command with ``--executor ray`` (a local Ray with 2 CPUs), run in a fresh process:
     Ray starts its own processes with a ``preexec_fn``, and from this test process, full of
     threads by now, such a start now and then never came up (docs/sweeps.md)."""
     pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
-    spec_file, out = tmp_path / "sweep.json", tmp_path / "out"
-    spec_file.write_text(json.dumps(GRID))
-    command = [sys.executable, "-m", "scheduler", "sweep", str(SMALL), "--grid", str(spec_file), "--out", str(out),
-               "--executor", "ray", "--jobs", "2"]  # fmt: skip
+    command, out = _command(tmp_path, "--executor", "ray", "--jobs", "2")
     sweep = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         if while_running is not None:
@@ -163,11 +168,7 @@ def test_a_ray_worker_killed_mid_sweep_still_ends_with_the_same_results(tmp_path
 
 
 def test_resume_after_an_interrupted_sweep_runs_only_what_is_missing(tmp_path, pool_results):
-    spec_file = tmp_path / "sweep.json"
-    spec_file.write_text(json.dumps(GRID))
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "scheduler", "sweep", str(SMALL), "--grid", str(spec_file), "--out", str(out),
-               "--jobs", "1"]  # fmt: skip
+    command, out = _command(tmp_path, "--jobs", "1")
     sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs = out / "runs"
     deadline = time.monotonic() + 120
@@ -189,25 +190,22 @@ def test_resume_after_an_interrupted_sweep_runs_only_what_is_missing(tmp_path, p
     assert resumed == pool_results
 
 
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc stat file after the command's name (none once it has ended)."""
+    try:
+        return path.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def _children(pid: int) -> list[int]:
     """The processes ``pid`` started (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _stat(stat)[1:2] == [str(pid)]]
 
 
 def _alive(pid: int) -> bool:
     """Running (not ended, nor a zombie waiting for its new parent to reap it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return _stat(Path(f"/proc/{pid}/stat"))[:1] not in ([], ["Z"])
 
 
 def test_the_cli_writes_results_table_and_plots_and_resume_reuses_every_run(tmp_path, capsys):
