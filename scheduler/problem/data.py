@@ -75,6 +75,8 @@ class ProblemData:
     op_fixed: tuple[tuple[int, int, int] | None, ...] = ()
     """Per operation (or empty): (machine_idx, start, end) of a frozen operation (done,
     running, or interrupted and holding its machine), else None."""
+    deadline: int | None = None
+    """No operation that is not fixed may end after this (a repair window's edge), or None."""
     op_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     machine_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 

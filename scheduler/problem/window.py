@@ -3,13 +3,19 @@
 Building the CP-SAT model of a 5 000-operation plan to move 200 of them costs more than a
 200 ms budget (every pinned operation is still a variable, an interval and a precedence).
 The window problem keeps the free operations; their jobs' other operations that touch them
-(routing neighbours) and every job sink (completions, hence tardiness) as fixed operations;
-the latest-ending operation outside (the makespan's floor); and turns every other
+(routing neighbours) and every job sink (completions, hence tardiness) pinned where the plan
+has them; the latest-ending operation outside (the makespan's floor); and turns every other
 operation into blocked time on its machine, inside the span the free ones can reach. Its
 objective differs from the whole plan's by a constant, so its optimum is the window's.
 
-Caps (kanban, CONWIP) and bottleneck idle couple every job across time: for those the
-window is not exact and :func:`window` returns None (the caller builds the whole model).
+Caps and the drum couple jobs across time, but only within the span the free operations can
+reach: the window also pins, for a kanban cap, both ends of every job that waits in the
+buffer during that span; for the CONWIP, the first and last operations of every job in the
+line during it (and of the free operations' jobs); for the bottleneck's idle time, the
+drum's first and last operations. On a capped line free work ends by a deadline (the
+latest end of the free operations plus the longest of them), so that the span stays short.
+Pinned operations are not facts: the caps bind them as the whole problem does (facts may
+overfill a buffer, pinned work may not).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class Window:
     problem: ProblemData
     ops: tuple[int, ...]
     """Index in the window problem -> index in the whole problem."""
+    pinned: dict[int, tuple[int, int, int]]
+    """Window index -> (machine, start, end): kept where the plan has it (not a fact)."""
 
     def restrict(self, plan: Timetable) -> Timetable:
         return Timetable(*(tuple(column[i] for i in self.ops) for column in (plan.machine, plan.start, plan.end)))
@@ -39,37 +47,83 @@ class Window:
 
 
 def window(problem: ProblemData, plan: Timetable, free: Set[int], cap: int) -> Window | None:
-    """The window problem of ``free`` in ``plan``, makespan at most ``cap`` (None when the problem has caps or weighs
-    bottleneck idle time, or nothing outside would be left out)."""
-    if problem.buffers or problem.conwip is not None or problem.weights.bottleneck_idle:
-        return None
+    """The window problem of ``free`` in ``plan``, makespan at most ``cap`` (None when
+    nothing outside would be left out, or it would keep more than half the operations)."""
     keep = set(free)
+    capped = bool(problem.buffers) or problem.conwip is not None
     for i in free:
+        job = problem.op_job[i]
         keep.update(problem.predecessors[i])
-        keep.update(b for b in problem.job_ops[problem.op_job[i]] if i in problem.predecessors[b])
-        keep.update(problem.job_sinks[problem.op_job[i]])
+        keep.update(b for b in problem.job_ops[job] if i in problem.predecessors[b])
+        keep.update(problem.job_sinks[job])
+        if problem.conwip is not None:
+            keep.update(problem.job_sources[job])
     outside = [i for i in range(problem.num_ops) if i not in keep]
-    if not outside or len(keep) > problem.num_ops // 2:
+    if not outside:
         return None
     keep.add(max(outside, key=lambda i: (plan.end[i], i)))
+    reach, deadline = _reach(problem, plan, free, cap), None
+    if capped:  # free work stays near where it is: what holds the caps then is all there is to pin
+        deadline = max(plan.end[i] for i in free) + max(max(d for _, d in problem.op_modes[i]) for i in free)
+        reach = min(reach, deadline)
+        keep |= _coupled(problem, plan, keep, _earliest(problem, plan, keep), reach)
+    if problem.weights.bottleneck_idle:
+        drum = [i for i in range(problem.num_ops) if problem.op_station[i] == problem.bottleneck_idx]
+        if drum:
+            keep.update((min(drum, key=lambda i: (plan.start[i], i)), max(drum, key=lambda i: (plan.end[i], i))))
+    for j in {problem.op_job[i] for i in keep}:  # every job kept whole in its completion (and span)
+        keep.update(problem.job_sinks[j])
+        if problem.conwip is not None:
+            keep.update(problem.job_sources[j])
+    if len(keep) > problem.num_ops // 2:
+        return None
     ops = tuple(sorted(keep))
-    return Window(_subproblem(problem, plan, free, ops, cap), ops)
+    pinned = {k: _place(problem, plan, i) for k, i in enumerate(ops) if i not in free and problem.fixed(i) is None}
+    return Window(replace(_subproblem(problem, plan, ops, reach), deadline=deadline), ops, pinned)
 
 
-def _subproblem(problem: ProblemData, plan: Timetable, free: Set[int], ops: tuple[int, ...], cap: int) -> ProblemData:
+def _place(problem: ProblemData, plan: Timetable, i: int) -> tuple[int, int, int]:
+    return problem.fixed(i) or (plan.machine[i], plan.start[i], plan.end[i])
+
+
+def _earliest(problem: ProblemData, plan: Timetable, keep: Set[int]) -> int:
+    """The earliest time a kept job's wait or span can begin: now, or the end of a kept
+    operation upstream of a buffer, or a kept job's first start."""
+    starts = [plan.end[u] for b in problem.buffers for u, d in b.pairs if u in keep and d in keep]
+    if problem.conwip is not None:
+        starts += [plan.start[i] for i in keep if i in problem.job_sources[problem.op_job[i]]]
+    return min([problem.now, *starts])
+
+
+def _coupled(problem: ProblemData, plan: Timetable, keep: Set[int], lo: int, hi: int) -> set[int]:
+    """Operations outside ``keep`` whose jobs hold a cap somewhere in [lo, hi): both ends of
+    a buffer wait, the first and last operations of a job in the line."""
+    found: set[int] = set()
+    for b in problem.buffers:
+        for u, d in b.pairs:
+            if (u not in keep or d not in keep) and plan.end[u] < hi and plan.start[d] > lo:
+                found.update((u, d))
+    if problem.conwip is not None:
+        for j, ops in enumerate(problem.job_ops):
+            first = min(plan.start[i] for i in ops)
+            last = max(plan.end[i] for i in ops)
+            if first < hi and last > lo and last > problem.now:
+                found.update(problem.job_sources[j])
+                found.update(problem.job_sinks[j])
+    return found - set(keep)
+
+
+def _subproblem(problem: ProblemData, plan: Timetable, ops: tuple[int, ...], reach: int) -> ProblemData:
     index = {i: k for k, i in enumerate(ops)}
     jobs = sorted({problem.op_job[i] for i in ops})
     job_index = {j: k for k, j in enumerate(jobs)}
-    kept = set(ops)
-    reach = _reach(problem, plan, free, cap)
     blocked = [list(w) for w in problem.unavailability]
     for i in range(problem.num_ops):
-        if i in kept:
+        if i in index:
             continue
-        place = problem.fixed(i) or (plan.machine[i], plan.start[i], plan.end[i])
-        if place[2] > problem.now and place[1] < reach:
-            blocked[place[0]].append((place[1], place[2]))
-    fixed = [None if i in free else (problem.fixed(i) or (plan.machine[i], plan.start[i], plan.end[i])) for i in ops]
+        m, start, end = _place(problem, plan, i)
+        if end > problem.now and start < reach:
+            blocked[m].append((start, end))
 
     def job_field(ids: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(index[i] for i in ids[j] if i in index) for j in jobs)
@@ -90,7 +144,9 @@ def _subproblem(problem: ProblemData, plan: Timetable, free: Set[int], ops: tupl
         op_station=tuple(problem.op_station[i] for i in ops),
         op_modes=tuple(problem.op_modes[i] for i in ops),
         precedences=tuple((index[a], index[b]) for a, b in problem.precedences if a in index and b in index),
-        op_fixed=tuple(fixed),
+        buffers=tuple(replace(b, pairs=tuple((index[u], index[d]) for u, d in b.pairs if u in index and d in index))
+                      for b in problem.buffers),  # fmt: skip
+        op_fixed=tuple(problem.fixed(i) for i in ops) if problem.op_fixed else (),
         op_index={problem.op_ids[i]: k for k, i in enumerate(ops)},
     )
 

@@ -4,7 +4,7 @@ from scheduler.domain.tiers import TierName
 from scheduler.repair.attempt import Attempt, Candidate, Tier
 from scheduler.repair.pipeline import TIERS, RepairOutcome, repair
 from scheduler.repair.receipt import Change, Receipt, change
-from scheduler.repair.right_shift import Reference, right_shift, serial, tier_zero
+from scheduler.repair.right_shift import Reference, right_shift, tier_zero
 
 __all__ = [
     "TIERS",
@@ -19,6 +19,5 @@ __all__ = [
     "change",
     "repair",
     "right_shift",
-    "serial",
     "tier_zero",
 ]

@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Set
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from scheduler.check import CheckReport, check
 from scheduler.domain import RepairPolicy
 from scheduler.domain.tiers import TierName
 from scheduler.problem import ProblemData, Timetable
+from scheduler.repair import pull
 from scheduler.repair.receipt import Change, change
 from scheduler.repair.right_shift import Reference
 from scheduler.solver import SolveResult, Stability, StopToken
@@ -44,7 +46,7 @@ class Attempt:
     stop: StopToken | None = None
     best: Candidate | None = None
     shifted: Timetable | None = None
-    """Right-shift's plan (None when it could not settle and the serial schedule stood in)."""
+    """Right-shift's plan: the previous plan patched (None when the facts contradict its orders)."""
     cap: int = 0
     """No answer has a longer makespan than tier 0's."""
     solves: list[SolveResult] = field(default_factory=list)
@@ -62,16 +64,14 @@ class Attempt:
         self.stability = Stability(tuple(self.reference), s.moved_operations, s.total_abs_shift,
                                    s.machine_reassignments, s.efficiency_scale)  # fmt: skip
 
+    @cached_property
+    def line(self) -> pull.Line:
+        """What the pull dispatcher knows of the problem (computed once for tier 0)."""
+        return pull.line_of(self.problem)
+
     @property
     def deadline(self) -> float:
         return self.began + self.policy.budget_ms / 1000
-
-    @property
-    def shift_deadline(self) -> float | None:
-        """When right- and left-shift give up settling the caps: the budget's end, or never
-        with ``deterministic`` (their rounds are bounded; a loaded machine must not change
-        the answer)."""
-        return None if self.policy.deterministic else self.deadline
 
     def left_s(self) -> float:
         """Seconds a solver may still use: the budget less the elapsed time and the margin

@@ -71,11 +71,9 @@ class CpSat:
     def run(self, a: Attempt) -> None:
         if a.best is None:
             return
-        # After the serial fallback CP-SAT starts cold: hinted, it stays near that wasteful plan (decisions/0002).
-        cold = a.shifted is None and a.best.tier != TierName.GAP_REPAIR
         problem = a.problem
         everything = [i for i in range(problem.num_ops) if problem.fixed(i) is None]
-        pool = everything if a.shifted is None else sorted(affected_operations(problem, a.shifted, a.seeds))
+        pool = sorted(affected_operations(problem, a.best.plan, a.seeds))
         if not pool:
             a.reason = "nothing affected"
             return
@@ -88,7 +86,7 @@ class CpSat:
             if a.policy.deterministic and not solved_last:
                 break
             seconds = left * share if a.policy.deterministic else min(left, max(MIN_SOLVE_S, share))
-            result = self._solve(a, free, seconds, cold and a.best.tier != TierName.CP_SAT)
+            result = self._solve(a, free, seconds)
             solved_last = result.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
             if not a.policy.deterministic:
                 self.rate.learn(len(free), result.wall_time_s, solved_last)
@@ -131,7 +129,7 @@ class CpSat:
             else:
                 size *= 2
 
-    def _solve(self, a: Attempt, free: set[int], seconds: float, cold: bool) -> SolveResult:
+    def _solve(self, a: Attempt, free: set[int], seconds: float) -> SolveResult:
         assert a.best is not None
         plan = a.best.plan
         began = time.perf_counter()
@@ -141,7 +139,7 @@ class CpSat:
             problem, hint, pinned = a.problem, plan, _pinned(a.problem, plan, free)
             stability = s
         else:
-            problem, hint, pinned = part.problem, part.restrict(plan), {}
+            problem, hint, pinned = part.problem, part.restrict(plan), part.pinned
             stability = Stability(tuple(a.reference[i] for i in part.ops), s.moved, s.shift, s.reassigned,
                                   s.efficiency_scale)  # fmt: skip
         if not a.policy.deterministic:  # building the window took some of its time
@@ -152,11 +150,11 @@ class CpSat:
             seed=a.seed,
             deterministic=a.policy.deterministic,
             probing=False,
-            # Both workers improve the hint unless moves count or the start is cold (decisions/0003).
-            improve_only=not (cold or a.counts_moves),
+            # Both workers improve the hint unless moves count (decisions/0003).
+            improve_only=not a.counts_moves,
         )
         built = time.perf_counter()
-        result = watched(problem, config, seconds, None if cold else hint, stability, pinned, a.cap, a.stop,
+        result = watched(problem, config, seconds, hint, stability, pinned, a.cap, a.stop,
                          push_left=a.compacts and part is not None)  # fmt: skip
         solved = time.perf_counter()
         a.solves.append(result)
@@ -166,7 +164,7 @@ class CpSat:
             with gc_paused():
                 found = result.timetable if part is None else part.merge(plan, result.timetable)
                 if a.compacts and part is not None:  # what the window gained reaches the end once the rest moves up
-                    found = left_shift(a.problem, found, a.shift_deadline) or found
+                    found = left_shift(a.problem, found, a.line) or found
                 a.consider(TierName.CP_SAT, found)
         for step, ms in (("window", built - began), ("solve", solved - built), ("after", time.perf_counter() - solved)):
             a.timings[f"cp_sat.{step}"] = round(a.timings.get(f"cp_sat.{step}", 0.0) + ms * 1000, 2)

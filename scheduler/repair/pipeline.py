@@ -1,5 +1,5 @@
 """The repair pipeline: a list of tiers run in order on one :class:`Attempt` (right-shift,
-gap repair, left-shift, CP-SAT windows), under the budget's clock. The best checker-valid candidate by
+the pull dispatcher, gap repair, left-shift, CP-SAT windows), under the budget's clock. The best checker-valid candidate by
 the policy's objective answers. A new tier is a class with ``name`` and ``run(attempt)``,
 and a place in :data:`TIERS`."""
 
@@ -18,27 +18,54 @@ from scheduler.repair.cp_sat_tier import CpSat
 from scheduler.repair.gap_repair import gap_repair
 from scheduler.repair.gc_pause import gc_paused
 from scheduler.repair.receipt import Receipt, make_receipt
-from scheduler.repair.right_shift import Reference, left_shift, right_shift, serial
+from scheduler.repair import pull
+from scheduler.repair.right_shift import Reference, left_shift, right_shift
 from scheduler.solver import SolveResult, StopToken
 
 
 class RightShift:
-    """Tier 0: always an answer (the serial schedule when right-shift cannot settle its caps
-    in the time tier 0 may take); its makespan caps every later tier's."""
+    """Tier 0, the previous plan patched (``repair.right_shift``): every sequence and every
+    order of the caps kept, pushed later only as far as the event forces. None only when
+    the facts contradict the plan's orders: the dispatcher answers then."""
 
     name = TierName.RIGHT_SHIFT
 
     def run(self, a: Attempt) -> None:
         began = time.perf_counter()
         with gc_paused():
-            shifted = right_shift(a.problem, a.reference, deadline=a.shift_deadline)
-            found = a.consider(self.name, shifted or serial(a.problem, a.reference))
-            if shifted is not None and not found.report.valid:  # a bug in right-shift must not reach the caller
-                shifted, a.best = None, None
-                found = a.consider(self.name, serial(a.problem, a.reference))
+            shifted = right_shift(a.problem, a.reference, a.line)
+            found = None if shifted is None else a.consider(self.name, shifted)
+        if found is not None and not found.report.valid:  # a bug in right-shift must not reach the caller
+            shifted, a.best = None, None
         a.shifted = shifted
-        a.cap = found.report.kpis.makespan
         a.reserve_s = 1.5 * (time.perf_counter() - began)  # a left-shift and a check, with room
+
+
+class Dispatch:
+    """Tier 0, always an answer: the pull dispatcher (``repair.pull``) under several
+    priorities, the previous plan's order first, as many as the budget's first
+    :data:`RACE_SHARE` allows (all of them with ``deterministic``); the best by the policy's
+    objective stays. The best plan's makespan caps every later tier's."""
+
+    name = TierName.DISPATCH
+
+    def run(self, a: Attempt) -> None:
+        began = time.perf_counter()
+        until = a.began + RACE_SHARE * a.policy.budget_ms / 1000
+        with gc_paused():
+            planned = any(ref is not None for ref in a.reference)
+            last = began
+            for _, plan in pull.race(a.line, pull.rules_for(a.problem, planned), a.reference):
+                a.consider(self.name, plan)
+                now = time.perf_counter()
+                took, last = now - last, now
+                if not a.policy.deterministic and a.best is not None and a.best.report.valid and now + took > until:
+                    break
+        if a.best is None:  # an invalid best stays: facts that break a rule are named by the checker
+            raise RuntimeError("the pull dispatcher found no plan: a bug")
+        a.cap = a.best.report.kpis.makespan
+        if not a.reserve_s:
+            a.reserve_s = 1.5 * (time.perf_counter() - began) / 2
 
 
 class GapRepair:
@@ -70,12 +97,16 @@ class LeftShift:
         if a.best.moves.moved_operations and not a.spares():
             return
         with gc_paused():
-            plan = left_shift(a.problem, a.best.plan, a.shift_deadline)
+            plan = left_shift(a.problem, a.best.plan, a.line)
             if plan is not None:
                 a.consider(self.name, plan)
 
 
-TIERS: tuple[Tier, ...] = (RightShift(), GapRepair(), LeftShift(), CpSat())
+RACE_SHARE = 0.4
+"""The dispatcher plays another priority while the budget's first 40% last (every one with
+``deterministic``): the rest is CP-SAT's."""
+
+TIERS: tuple[Tier, ...] = (RightShift(), Dispatch(), GapRepair(), LeftShift(), CpSat())
 
 
 @dataclass

@@ -1,180 +1,224 @@
-"""Tier 0: right-shift repair. Always valid, deterministic, milliseconds.
+"""Tier 0: right-shift repair, the previous plan patched. Always valid, deterministic, milliseconds.
 
 Every operation keeps its machine and its place in its machine's sequence and its job's
-routing; it starts at its old start or later, as late as the disruption forces: after its
-predecessors (plus the bottleneck time buffer), after the previous operation on its machine,
-not before now or its release, and clear of downtime, maintenance and frozen work. Kanban
-and CONWIP caps are kept by delaying the job that would overfill the buffer or the line
-until another leaves. Operations the old plan did not have (a rush order) go to the end of
-their machine's sequence, on the machine that finishes them first. Should the caps not
-settle, a serial schedule (one job at a time after everything placed) answers instead:
-slower, never invalid.
+routing; every job keeps its place in the order in which the plan passes the units of each
+cap from one job to the next (a kanban card from the job leaving a buffer to the one
+entering it after; a CONWIP card from a job finishing to the one starting after). With
+those orders fixed, the caps are difference constraints like the routings: a job may end
+upstream of a buffer once the job it follows on its unit has started downstream; it may
+start in the line once the job it follows on its CONWIP unit has ended. Each operation then
+starts at its old start or later, as late as the disruption forces: after its predecessors
+(plus the bottleneck time buffer), after the previous operation on its machine, not before
+now or its release, clear of downtime, maintenance and frozen work, and as those orders
+require. A delay travels exactly as far as it must, and good news (an early return, a
+shorter stop) leaves the plan as it was.
+
+Facts may break an order (a job reported in a buffer before the one the plan had first):
+facts never move, and what follows them waits for them. Facts that contradict each other
+through the orders (a cycle) leave no right-shift: None, and the pull dispatcher
+(``repair.pull``) answers. Operations the plan did not have (a rush order) go into every
+order by their release, on the machine that is quickest for them. :func:`left_shift` is
+the same construction without the old starts: a valid plan tightened under the checker's
+exact reading of the caps, never later than it, operation by operation.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
-import time
 from collections.abc import Sequence
 
 from scheduler.check import overload
 from scheduler.problem import ProblemData, Timetable, cap_demands
 from scheduler.problem.freeze import is_finished
+from scheduler.repair import pull
 from scheduler.repair.gc_pause import gc_paused
+from scheduler.repair.pull_line import Gate, Line
+from scheduler.repair.pull_play import _clear
 
 Reference = Sequence[tuple[int, int] | None]
 """Per operation: (machine, start) in the plan being repaired, or None if it had none."""
-
-_MAX_ROUNDS = 500
+_ROUNDS = 20
+"""Relaxations per operation before the orders are taken to contradict the facts."""
 
 
 def right_shift(
-    problem: ProblemData, reference: Reference, deadline: float | None = None, keep_starts: bool = True
+    problem: ProblemData, reference: Reference, line: Line | None = None, keep_starts: bool = True
 ) -> Timetable | None:
-    """The right-shift repair of ``reference``, or None when the caps do not settle (a
-    deadlock of kept sequences behind an overfilled buffer) or by ``deadline``
-    (``time.perf_counter()``): :func:`serial` answers then, in one pass. Without
-    ``keep_starts`` operations may also start before their old starts: :func:`left_shift`."""
-    n = problem.num_ops
-    machine, duration, lower = _placement(problem, reference, keep_starts)
-    after: dict[int, int] = {}  # op -> op it now follows on its machine (a minimal resequencing)
-    order: list[int] = []
-    successors: list[list[tuple[int, int]]] = []
-    for _ in range(_MAX_ROUNDS):
-        if not order:
-            successors = _graph(problem, reference, machine, after)
-            try:
-                order = topological(problem, successors, reference)
-            except ValueError:  # machine order and routing contradict: no sequence to keep
-                return None
-        start = _schedule(problem, order, successors, machine, duration, lower)
-        table = Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(n)))
-        fix = _cap_delay(problem, table, successors)
-        if fix is None:
-            return table
-        kind, op, value = fix
-        if deadline is not None and time.perf_counter() > deadline:
-            return None
-        if kind == "delay":
-            lower[op] = max(lower[op], value)
-        elif kind == "after" and after.get(op) != value:
-            after[op], order = value, []  # rebuild the sequences
-        else:
-            return None
-    return None
+    """The right-shift repair of ``reference`` (None: the facts contradict its orders).
+    Without ``keep_starts`` operations may also start before their old starts: :func:`left_shift`.
+    ``line``: the problem as the pull dispatcher sees it, when already made."""
+    line = line or pull.line_of(problem)
+    machine, duration, key, lower = _placement(problem, reference, keep_starts)
+    after: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
+    """Per operation: (op, kind) it waits for: 0 its end and the lag, 1 its end, 2 its start less our duration."""
+    for a, b in problem.precedences:
+        after[b].append((a, 0))
+    for ops in _sequences(problem, machine, key):
+        for a, b in zip(ops, ops[1:], strict=False):
+            after[b].append((a, 1))
+    for d_prev, u_next in _card_chains(problem, line, duration, key):
+        after[u_next].append((d_prev, 2))
+    for sink, source in _conwip_chains(problem, line, duration, key):
+        after[source].append((sink, 1))
+    return _earliest(problem, line, machine, duration, key, lower, after)
 
 
-def left_shift(problem: ProblemData, plan: Timetable, deadline: float | None = None) -> Timetable | None:
-    """``plan`` with every machine's and job's sequence kept and each operation as early as
-    they, the caps and the downtimes allow (a semi-active schedule), so that what a repair
-    gained early reaches the end; None when the caps do not settle."""
+def left_shift(problem: ProblemData, plan: Timetable, line: Line | None = None) -> Timetable | None:
+    """``plan`` with every sequence and order kept and each operation as early as they, the
+    routings and the downtimes allow (a semi-active schedule), so that what a repair gained
+    early reaches the end."""
     reference = [(plan.machine[i], plan.start[i]) for i in range(problem.num_ops)]
-    return right_shift(problem, reference, deadline, keep_starts=False)
+    return right_shift(problem, reference, line, keep_starts=False)
 
 
 def tier_zero(problem: ProblemData, reference: Reference) -> Timetable:
-    """Right-shift, or the serial schedule when right-shift cannot settle: always valid."""
+    """Right-shift, or the pull dispatcher in the plan's order when right-shift has none: always valid."""
     with gc_paused():
-        return right_shift(problem, reference) or serial(problem, reference)
+        line = pull.line_of(problem)
+        plan = right_shift(problem, reference, line) or pull.dispatch(line, pull.keys(line, pull.Rule.PLAN, reference))
+        if plan is None:
+            raise RuntimeError("the pull dispatcher found no plan: a bug")
+        return plan
 
 
 def _placement(
-    problem: ProblemData, reference: Reference, keep_starts: bool = True
-) -> tuple[list[int], list[int], list[int]]:
-    machine, duration, lower = [], [], []
-    for i in range(problem.num_ops):
-        fixed = problem.fixed(i)
+    p: ProblemData, reference: Reference, keep_starts: bool
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Per operation: its machine, duration, place in the orders (its old start, or its
+    release for a new one) and earliest start."""
+    machine, duration, key, lower = [], [], [], []
+    for i in range(p.num_ops):
+        fixed = p.fixed(i)
         if fixed is not None:
-            m, s, e = fixed
-            machine.append(m)
-            duration.append(e - s)
-            lower.append(s)
+            machine.append(fixed[0])
+            duration.append(fixed[2] - fixed[1])
+            key.append(fixed[1])
+            lower.append(fixed[1])
             continue
+        floor = max(p.now, p.job_release[p.op_job[i]])
         ref = reference[i]
-        floor = max(problem.now, problem.job_release[problem.op_job[i]])
-        if ref is not None and problem.duration(i, ref[0]) is not None:
-            m, old_start = ref
+        if ref is not None and p.duration(i, ref[0]) is not None:
+            m, old = ref
         else:
-            m, old_start = min(problem.op_modes[i], key=lambda mode: mode[1])[0], floor
+            m, old = min(p.op_modes[i], key=lambda mode: (mode[1], mode[0]))[0], floor
         machine.append(m)
-        duration.append(problem.duration(i, m) or 1)
-        lower.append(max(old_start, floor) if keep_starts else floor)
-    return machine, duration, lower
+        duration.append(p.duration(i, m) or 1)
+        key.append(old)
+        lower.append(max(floor, old) if keep_starts else floor)
+    return machine, duration, key, lower
 
 
-def _graph(
-    problem: ProblemData, reference: Reference, machine: list[int], after: dict[int, int] | None = None
-) -> list[list[tuple[int, int]]]:
-    """Successor lists (op, lag): routing precedences, then each machine's old sequence,
-    except that jobs already in a buffer by fact are taken first (FIFO for facts): kept in
-    the old order behind a new job, they could wait for the very job that waits for them
-    to leave an overfilled buffer. ``after`` moves an operation to just behind another on
-    its machine."""
-    behind: dict[int, int] = after if after is not None else {}
-    successors: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
-    for a, b in problem.precedences:
-        successors[a].append((b, problem.lag(a, b)))
-    in_buffer = {d for b in problem.buffers for u, d in b.pairs if problem.committed((u, d))}
-    sequences: list[list[int]] = [[] for _ in problem.machine_ids]
-    for i in range(problem.num_ops):
-        if problem.fixed(i) is None:
-            sequences[machine[i]].append(i)
-
-    def position(op: int) -> tuple[bool, int, int, bool]:
-        anchor = behind.get(op, op)
-        return (op not in in_buffer, *_rank(reference, anchor), op in behind)
-
-    for ops in sequences:
-        ops.sort(key=position)
-        for a, b in itertools.pairwise(ops):
-            successors[a].append((b, 0))
-    return successors
+def _sequences(p: ProblemData, machine: list[int], key: list[int]) -> list[list[int]]:
+    on: list[list[int]] = [[] for _ in p.machine_ids]
+    for i in range(p.num_ops):
+        if p.fixed(i) is None:
+            on[machine[i]].append(i)
+    return [sorted(ops, key=lambda i: (key[i], i)) for ops in on]
 
 
-def _rank(reference: Reference, op: int) -> tuple[int, int]:
-    ref = reference[op]
-    return (ref[1], op) if ref is not None else (1 << 62, op)
+def _card_chains(p: ProblemData, line: Line, duration: list[int], key: list[int]) -> list[tuple[int, int]]:
+    """(an operation downstream, an operation upstream whose end must wait for its start):
+    per buffer, its units passed from job to job in the order the plan fills it."""
+    edges = []
+    for k, buffer in enumerate(p.buffers):
+        waits = [(key[u] + duration[u], key[d], p.committed((u, d)), u, d) for u, d in buffer.pairs]
+        edges += _passed(waits, line.buffers[k].copy())
+    return edges
 
 
-def topological(problem: ProblemData, successors: list[list[tuple[int, int]]], reference: Reference) -> list[int]:
-    indegree = [0] * problem.num_ops
-    for outs in successors:
-        for b, _ in outs:
-            indegree[b] += 1
-    ready = [(_rank(reference, i), i) for i in range(problem.num_ops) if indegree[i] == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        _, a = heapq.heappop(ready)
-        order.append(a)
-        for b, _ in successors[a]:
-            indegree[b] -= 1
-            if indegree[b] == 0:
-                heapq.heappush(ready, (_rank(reference, b), b))
-    if len(order) != problem.num_ops:  # the old sequences contradict the routings
-        raise ValueError("the plan's machine sequences and the routings form a cycle")
-    return order
+def _conwip_chains(p: ProblemData, line: Line, duration: list[int], key: list[int]) -> list[tuple[int, int]]:
+    """(a sink of a job, a source of a job that may start once it has ended): the CONWIP's
+    units passed from job to job in the order the plan starts them."""
+    if line.conwip is None:
+        return []
+    spans = [(min(key[i] for i in ops), max(key[i] + duration[i] for i in ops), line.job_in[j], j, j)
+             for j, ops in enumerate(p.job_ops) if not is_finished(p, j)]  # fmt: skip
+    return [(sink, source) for prev, job in _passed(spans, line.conwip.copy())
+            for sink in p.job_sinks[prev] for source in p.job_sources[job]]  # fmt: skip
 
 
-def _schedule(
-    problem: ProblemData,
-    order: list[int],
-    successors: list[list[tuple[int, int]]],
+def _passed(spans: list[tuple[int, int, bool, int, int]], gate: Gate) -> list[tuple[int, int]]:
+    """(who left, who may enter after) for ``spans`` of (enter, leave, committed, enterer,
+    leaver) sharing ``gate``: swept in time, leaving before entering; committed holders are
+    in from the start. A job that passes through a full buffer without waiting (it starts
+    downstream as it ends upstream) keeps doing so: its end waits for its own start
+    downstream. A new holder that finds no unit free otherwise waits for the next to leave."""
+    leaves = [(leave, leaver, True) for _, leave, committed, _, leaver in spans if committed]
+    heapq.heapify(leaves)
+    edges: list[tuple[int, int]] = []
+    for enter, leave, _, enterer, leaver in sorted((s for s in spans if not s[2]), key=lambda s: (s[0], s[1], s[3])):
+        while leaves and leaves[0][0] <= enter:
+            _, by, committed = heapq.heappop(leaves)
+            gate.give(by, committed)
+        if not gate.admits() and enter == leave:
+            edges.append((leaver, enterer))
+            continue
+        while leaves and not gate.admits():
+            _, by, committed = heapq.heappop(leaves)
+            gate.give(by, committed)
+        if gate.admits():  # else the plan overfills (facts moved) and nothing is there to follow
+            edges += [(by, enterer) for by in gate.take() if by >= 0]
+            heapq.heappush(leaves, (leave, leaver, False))
+    return edges
+
+
+def _earliest(
+    p: ProblemData,
+    line: Line,
     machine: list[int],
     duration: list[int],
+    key: list[int],
     lower: list[int],
-) -> list[int]:
-    blocked = blocked_intervals(problem)
-    earliest = list(lower)
-    start = [0] * problem.num_ops
-    for a in order:
-        fixed = problem.fixed(a)
-        start[a] = fixed[1] if fixed is not None else _clear(blocked[machine[a]], earliest[a], duration[a])
-        end = start[a] + duration[a]
-        for b, lag in successors[a]:
-            earliest[b] = max(earliest[b], end + lag)
-    return start
+    after: list[list[tuple[int, int]]],
+) -> Timetable | None:
+    """The least start of every free operation under its bounds: relaxed in the plan's
+    order (most bounds point forward in it, so one pass meets them), an operation again
+    whenever one it waits for moved later. Starts only grow, so this ends at the least
+    solution, or (the facts contradicting the orders) runs out of rounds."""
+    n = p.num_ops
+    start = list(lower)
+    dependents: list[list[int]] = [[] for _ in range(n)]
+    for b, bounds in enumerate(after):
+        for a, _ in bounds:
+            dependents[a].append(b)
+    queue = [(key[i], i) for i in range(n) if p.fixed(i) is None]
+    heapq.heapify(queue)
+    queued = [p.fixed(i) is None for i in range(n)]
+    budget = _ROUNDS * n + 100
+    while queue:
+        budget -= 1
+        if budget < 0:
+            return None
+        _, i = heapq.heappop(queue)
+        queued[i] = False
+        floor = lower[i]
+        for a, kind in after[i]:
+            end = start[a] + duration[a]
+            floor = max(floor, end + p.lag(a, i) if kind == 0 else end if kind == 1 else start[a] - duration[i])
+        s = _clear(line.blocked[machine[i]], floor, duration[i])
+        if s == start[i]:
+            continue
+        start[i] = s
+        for b in dependents[i]:
+            if not queued[b] and p.fixed(b) is None:
+                queued[b] = True
+                heapq.heappush(queue, (key[b], b))
+    return Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(n)))
+
+
+def within_caps(problem: ProblemData, t: Timetable) -> bool:
+    """``t`` keeps the caps in the form the solver states them (stricter than the checker's
+    when facts overfill), so that CP-SAT accepts it as a hint."""
+    for buffer in problem.buffers:
+        demands, capacity = cap_demands([problem.committed(pair) for pair in buffer.pairs], buffer.cap)
+        if overload([(t.end[u], t.start[d], w) for (u, d), w in zip(buffer.pairs, demands, strict=True)], capacity):
+            return False
+    if problem.conwip is None:
+        return True
+    live = [j for j in range(len(problem.job_ids)) if not is_finished(problem, j)]
+    demands, capacity = cap_demands([problem.job_committed(j) for j in live], problem.conwip)
+    spans = [(min(t.start[i] for i in problem.job_ops[j]), max(t.end[i] for i in problem.job_ops[j])) for j in live]
+    return overload([(*span, w) for span, w in zip(spans, demands, strict=True)], capacity) is None
 
 
 def blocked_intervals(problem: ProblemData) -> list[list[tuple[int, int]]]:
@@ -187,117 +231,26 @@ def blocked_intervals(problem: ProblemData) -> list[list[tuple[int, int]]]:
     return [sorted(w) for w in blocked]
 
 
-def _clear(windows: list[tuple[int, int]], start: int, duration: int) -> int:
-    """The earliest start >= ``start`` at which [start, start + duration) misses every window."""
-    for a, b in windows:
-        if start < b and a < start + duration:
-            start = b
-    return start
-
-
-def within_caps(problem: ProblemData, t: Timetable) -> bool:
-    """``t`` keeps the caps in the form the solver states them (stricter than the checker's
-    when facts overfill), so that CP-SAT accepts it as a hint."""
-    return _cap_delay(problem, t, None) is None
-
-
-def _cap_delay(
-    problem: ProblemData, t: Timetable, successors: list[list[tuple[int, int]]] | None
-) -> tuple[str, int, int] | None:
-    """How to mend the first cap a new job overfills in ``t``, or None if none is.
-
-    The newest job to come in waits until another one leaves, one that does not itself
-    wait for it (reachable from it in ``successors``): ("delay", op, new earliest start).
-    If every one does, because the newcomer comes first on the downstream machine, it goes
-    behind all of them there: ("after", its downstream op, the op it follows). If
-    neither helps: ("stuck", -1, -1)."""
-    for buffer in problem.buffers:
-        demands, capacity = cap_demands([problem.committed(pair) for pair in buffer.pairs], buffer.cap)
-        at = overload([(t.end[u], t.start[d], w) for (u, d), w in zip(buffer.pairs, demands, strict=True)], capacity)
-        if at is None:
-            continue
-        waiting = [(u, d) for u, d in buffer.pairs if t.end[u] <= at < t.start[d]]
-        u, d = max((pair for pair in waiting if not problem.committed(pair)), key=lambda pair: (t.end[pair[0]], pair))
-        blocked = _reachable(successors, u)
-        departures = [t.start[other] for _, other in waiting if other != d and other not in blocked]
-        if departures:
-            return "delay", u, min(departures) - (t.end[u] - t.start[u])
-        ahead = [other for _, other in waiting if other != d and t.machine[other] == t.machine[d]]
-        if ahead:
-            return "after", d, max(ahead, key=lambda i: (t.start[i], i))
-        return "stuck", -1, -1
-    if problem.conwip is not None:
-        spans = {
-            j: (min(t.start[i] for i in problem.job_ops[j]), max(t.end[i] for i in problem.job_ops[j]))
-            for j in range(len(problem.job_ids))
-            if not is_finished(problem, j)
-        }
-        demands, capacity = cap_demands([problem.job_committed(j) for j in spans], problem.conwip)
-        at = overload([(*span, w) for span, w in zip(spans.values(), demands, strict=True)], capacity)
-        if at is not None:
-            inside = [j for j, (s, e) in spans.items() if s <= at < e]
-            job = max((j for j in inside if not problem.job_committed(j)), key=lambda j: (spans[j][0], j))
-            source = min(problem.job_sources[job], key=lambda i: t.start[i])
-            blocked = _reachable(successors, source)
-            ends = [spans[j][1] for j in inside if j != job and not blocked.intersection(problem.job_sinks[j])]
-            return ("delay", source, min(ends)) if ends else ("stuck", -1, -1)
-    return None
-
-
-def _reachable(successors: list[list[tuple[int, int]]] | None, op: int) -> set[int]:
-    """Operations that cannot start before ``op`` ends (empty without a graph)."""
-    if successors is None:
-        return set()
-    seen, stack = {op}, [op]
-    while stack:
-        for b, _ in successors[stack.pop()]:
-            if b not in seen:
-                seen.add(b)
-                stack.append(b)
-    return seen
-
-
-def serial(problem: ProblemData, reference: Reference) -> Timetable:
-    """The fallback: jobs go on K at a time, K the smallest kanban or CONWIP cap, the most
-    advanced first (most operations frozen), then in the old order; a job's remaining work
-    starts only when every job K or more places before it has finished. A job already
-    waiting in a buffer is thus ahead of every job that could still enter it, so when one
-    enters, at most K - 1 others are unfinished: every cap holds, even when facts overfill
-    a buffer (on lines where jobs pass the buffers in the same order). Wastes capacity
-    when K is small."""
-    machine, duration, _ = _placement(problem, reference)
-    start = [f[1] if (f := problem.fixed(i)) is not None else 0 for i in range(problem.num_ops)]
-    blocked = blocked_intervals(problem)
-    caps = [b.cap for b in problem.buffers] + ([problem.conwip] if problem.conwip is not None else [])
-    admitted_at_once = max(1, min(caps)) if caps else len(problem.job_ids)
-    free_at = [problem.now] * len(problem.machine_ids)
-    preds: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
-    for a, b in problem.precedences:
-        preds[b].append((a, problem.lag(a, b)))
-    position = {op: k for k, op in enumerate(topological(problem, routing_successors(problem), reference))}
-
-    def most_advanced_first(job: int) -> tuple[int, tuple[int, int]]:
-        ops = problem.job_ops[job]
-        done = sum(problem.fixed(i) is not None for i in ops)
-        return (-done, min(_rank(reference, i) for i in ops if problem.fixed(i) is None))
-
-    jobs = [j for j in range(len(problem.job_ids)) if any(problem.fixed(i) is None for i in problem.job_ops[j])]
-    # completion times, in the order the jobs are admitted; first the jobs whose work is all
-    # fixed but still running (an interrupted last operation): they hold their places
-    pending = set(jobs)
-    ends = [max(f[2] for i in problem.job_ops[j] if (f := problem.fixed(i))) for j in range(len(problem.job_ids))
-            if j not in pending and problem.job_ops[j]]  # fmt: skip
-    finished = sorted(end for end in ends if end > problem.now)
-    for n, j in enumerate(sorted(jobs, key=most_advanced_first), start=len(finished)):
-        # every job K or more places earlier has finished
-        admit = max([problem.now, *finished[: max(0, n - admitted_at_once + 1)]])
-        for i in sorted((i for i in problem.job_ops[j] if problem.fixed(i) is None), key=position.__getitem__):
-            floor = max(problem.now, problem.job_release[j], admit, free_at[machine[i]])
-            ready = max([floor, *(start[a] + duration[a] + lag for a, lag in preds[i])])
-            start[i] = _clear(blocked[machine[i]], ready, duration[i])
-            free_at[machine[i]] = start[i] + duration[i]
-        finished.append(max(start[i] + duration[i] for i in problem.job_ops[j]))
-    return Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(problem.num_ops)))
+def topological(problem: ProblemData, successors: list[list[tuple[int, int]]], reference: Reference) -> list[int]:
+    """Operations in an order that keeps ``successors``, earliest old start first."""
+    indegree = [0] * problem.num_ops
+    for outs in successors:
+        for b, _ in outs:
+            indegree[b] += 1
+    rank = [(ref[1], i) if (ref := reference[i]) is not None else (1 << 62, i) for i in range(problem.num_ops)]
+    ready = [(rank[i], i) for i in range(problem.num_ops) if indegree[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, a = heapq.heappop(ready)
+        order.append(a)
+        for b, _ in successors[a]:
+            indegree[b] -= 1
+            if indegree[b] == 0:
+                heapq.heappush(ready, (rank[b], b))
+    if len(order) != problem.num_ops:
+        raise ValueError("the routings form a cycle")
+    return order
 
 
 def routing_successors(problem: ProblemData) -> list[list[tuple[int, int]]]:

@@ -40,6 +40,7 @@ def create_variables(
     """
     pinned = pinned or {}
     horizon = problem.horizon
+    latest = horizon if problem.deadline is None else min(horizon, problem.deadline)
     start, end, intervals, constant = [], [], [], []
     present: list[list[cp_model.IntVar | int]] = []
     for i, modes in enumerate(problem.op_modes):
@@ -51,8 +52,8 @@ def create_variables(
             s = model.new_constant(fixed[1])
             e = model.new_constant(fixed[2])
         else:
-            s = model.new_int_var(earliest, horizon - shortest, f"start_{i}")
-            e = model.new_int_var(earliest + shortest, horizon, f"end_{i}")
+            s = model.new_int_var(earliest, latest - shortest, f"start_{i}")
+            e = model.new_int_var(earliest + shortest, latest, f"end_{i}")
         if len(modes) == 1:
             present.append([1])
             intervals.append([model.new_interval_var(s, longest, e, f"op_{i}")])

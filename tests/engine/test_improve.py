@@ -14,23 +14,25 @@ from scheduler.engine import LivePlan, PlanBook
 from scheduler.engine.activity import Activity
 from scheduler.engine.improve import Improver, improvement
 from scheduler.problem import compile_problem, schedule_from_timetable
-from scheduler.repair.dispatch import dispatch
+from scheduler.repair import pull
 from scheduler.store import SqliteStore
 
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "demo_line.yaml"
 REPRO = RepairPolicy(budget_ms=300, margin_ms=0, workers=1, deterministic=True)
 
 
-def poor_scenario(policy: RepairPolicy = REPRO) -> Scenario:
-    """The demo line with its dispatch plan as the baseline: valid, and far from the best."""
+def poor_scenario(policy: RepairPolicy = REPRO, rule: pull.Rule = pull.Rule.EDD) -> Scenario:
+    """The demo line with a shop's hand-made pull plan as the baseline: valid, and far from the best."""
     scenario = load_scenario(DEMO)
     problem = compile_problem(scenario)
-    return scenario.model_copy(update={"baseline": schedule_from_timetable(problem, dispatch(problem)),
+    plan = pull.shop(pull.line_of(problem), rule)
+    assert plan is not None
+    return scenario.model_copy(update={"baseline": schedule_from_timetable(problem, plan),
                                        "policy": scenario.policy.model_copy(update={"repair": policy})})  # fmt: skip
 
 
-def poor_live(policy: RepairPolicy = REPRO) -> LivePlan:
-    return LivePlan.create(poor_scenario(policy))
+def poor_live(policy: RepairPolicy = REPRO, rule: pull.Rule = pull.Rule.EDD) -> LivePlan:
+    return LivePlan.create(poor_scenario(policy, rule))
 
 
 def test_a_pass_improves_a_poor_plan_and_the_result_passes_the_checker():
@@ -49,12 +51,12 @@ def test_a_pass_improves_a_poor_plan_and_the_result_passes_the_checker():
 
 
 def test_nothing_inside_the_frozen_horizon_moves():
-    # the dispatch plan itself (a repair after an event would leave little to improve: tier 0
+    # the shop's plan itself (a repair after an event would leave little to improve: tier 0
     # now always completes its left-shift in deterministic runs)
-    live = poor_live(REPRO.model_copy(update={"frozen_horizon": 200}))
+    live = poor_live(REPRO.model_copy(update={"frozen_horizon": 100}), pull.Rule.FIFO)
     found = improvement(live, 1.0, 0.001)
     assert found is not None
-    horizon = live.now + 200
+    horizon = live.now + 100
     for op, (machine, start, end) in live.plan.items():
         if start < horizon:
             assert found.trial.plan[op] == (machine, start, end), op

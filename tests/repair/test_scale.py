@@ -59,10 +59,10 @@ def test_a_window_is_solved_as_a_problem_of_its_own_and_merged_back_valid():
     free = earliest(range(problem.num_ops), plan, 30)
     part = window(problem, plan, free, makespan)
     assert part is not None and len(part.ops) < problem.num_ops
-    assert {i for k, i in enumerate(part.ops) if part.problem.fixed(k) is None} == free
+    assert {i for k, i in enumerate(part.ops) if part.problem.fixed(k) is None and k not in part.pinned} == free
     stability = Stability(tuple((plan.machine[i], plan.start[i]) for i in part.ops), 0, 0, 0, 1)
     result = solve(part.problem, DETERMINISTIC, hint=part.restrict(plan), stability=stability, makespan_cap=makespan,
-                   push_left=True)  # fmt: skip
+                   pinned=part.pinned, push_left=True)  # fmt: skip
     assert result.timetable is not None
     merged = part.merge(plan, result.timetable)
     report = check(problem, merged)
@@ -71,10 +71,22 @@ def test_a_window_is_solved_as_a_problem_of_its_own_and_merged_back_valid():
     assert sum(merged.end[i] for i in free) <= sum(plan.end[i] for i in free)  # pushed left, never right
 
 
-def test_no_window_problem_where_caps_couple_every_job():
+def test_a_window_on_a_capped_line_keeps_what_holds_its_caps_and_merges_back_valid():
+    """Kanban, CONWIP and the drum's idle time couple jobs only within the span the free
+    operations can reach: the window pins the jobs holding a cap then, and nothing else."""
     problem = compile_problem(load_scenario(ROOT / "scenarios" / "demo_line.yaml"))
     plan = dispatch(problem)
-    assert window(problem, plan, set(range(10)), max(plan.end)) is None
+    makespan = max(plan.end)
+    free = earliest(range(problem.num_ops), plan, 60)
+    part = window(problem, plan, free, makespan)
+    assert part is not None and len(part.ops) < problem.num_ops // 2
+    assert not any(part.problem.fixed(k) for k in range(len(part.ops)))  # pinned work is not a fact
+    result = solve(part.problem, DETERMINISTIC, hint=part.restrict(plan), makespan_cap=makespan, pinned=part.pinned)
+    assert result.timetable is not None
+    merged = part.merge(plan, result.timetable)
+    report = check(problem, merged)
+    assert report.valid, report.violations[:1]
+    assert report.kpis.objective <= check(problem, plan).kpis.objective
 
 
 def test_a_watchdog_stops_one_solve_not_the_call_it_serves():
@@ -109,7 +121,8 @@ def test_an_early_machine_return_pulls_the_work_it_had_pushed_back_earlier():
     down = live.apply(DowntimeStarted(event_id="stop", time=3, machine="B", downtime_id="d", expected_duration=30))
     back = live.apply(DowntimeEnded(event_id="back", time=5, machine="B", downtime_id="d"))
     assert back.receipt.makespan_after < down.receipt.makespan_after
-    assert back.receipt.tier in (TierName.LEFT_SHIFT, TierName.CP_SAT) and back.receipt.moved_operations > 0
+    assert back.receipt.tier in (TierName.LEFT_SHIFT, TierName.DISPATCH, TierName.CP_SAT)
+    assert back.receipt.moved_operations > 0
     assert check(back.problem, back.timetable).valid
 
 
@@ -124,7 +137,8 @@ def test_with_time_to_spare_cp_sat_moves_more_than_the_affected_operations():
 
 
 def test_tiers_are_objects_with_names_and_the_modes_are_explicit():
-    assert [t.name for t in TIERS] == [TierName.RIGHT_SHIFT, TierName.GAP_REPAIR, TierName.LEFT_SHIFT, TierName.CP_SAT]
+    assert [t.name for t in TIERS] == [TierName.RIGHT_SHIFT, TierName.DISPATCH, TierName.GAP_REPAIR,
+                                       TierName.LEFT_SHIFT, TierName.CP_SAT]
     stable = RepairPolicy().with_preset("stability")
     assert stable.mode == "windows" and stable.preset == "stability" and RepairPolicy().preset == "efficiency"
     assert RepairPolicy(mode="windows").preset == "custom"

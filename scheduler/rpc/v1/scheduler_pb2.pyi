@@ -80,6 +80,8 @@ class _RepairTierEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RepairTier
     """Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
     REPAIR_TIER_BACKGROUND: _RepairTier.ValueType  # 6
     """Published between events by the background improver (a plan_improved event)."""
+    REPAIR_TIER_DISPATCH: _RepairTier.ValueType  # 7
+    """The pull dispatcher: the line's own pull rules played forward from now."""
 
 class RepairTier(_RepairTier, metaclass=_RepairTierEnumTypeWrapper): ...
 
@@ -93,6 +95,8 @@ REPAIR_TIER_LEFT_SHIFT: RepairTier.ValueType  # 5
 """Tier 0's plan started as early as its sequences allow (an efficiency policy)."""
 REPAIR_TIER_BACKGROUND: RepairTier.ValueType  # 6
 """Published between events by the background improver (a plan_improved event)."""
+REPAIR_TIER_DISPATCH: RepairTier.ValueType  # 7
+"""The pull dispatcher: the line's own pull rules played forward from now."""
 Global___RepairTier: _TypeAlias = RepairTier  # noqa: Y015
 
 @_typing.final
