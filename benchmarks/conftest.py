@@ -24,7 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     suite = SUITES[metafunc.config.getoption("--suite")]
     only = {n for n in metafunc.config.getoption("--instances").split(",") if n}
-    for name, values in (("repair_instance", suite.repair), ("initial_instance", suite.initial)):
+    for name, values in (("repair_instance", suite.repair), ("initial_instance", suite.initial),
+                         ("lean_line", suite.lean)):  # fmt: skip
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, [v for v in values if not only or v in only])
 

@@ -11,7 +11,14 @@ from pathlib import Path
 import yaml
 
 from scheduler.domain import Order, Scenario
-from scheduler.domain.events import CycleTimeObserved, DowntimeEnded, DowntimeStarted, Event, OrderAdded
+from scheduler.domain.events import (
+    CycleTimeObserved,
+    DowntimeEnded,
+    DowntimeStarted,
+    Event,
+    OrderAdded,
+    OrderCancelled,
+)
 
 
 def downtimes(
@@ -130,3 +137,56 @@ def write_script(events: list[Event], path: Path) -> None:
     """An event file (``{events: [...]}``) that ``lean-scheduler repair --events`` replays."""
     document = {"events": [e.model_dump(mode="json", exclude_none=True) for e in events]}
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def lean_stream(scenario: Scenario, makespan: int, count: int, seed: int,
+                window: tuple[float, float] = (0.1, 0.6)) -> list[Event]:  # fmt: skip
+    """A shift on a capped line, ``count`` events in time order, in blocks that repeat: the
+    drum stops with no expected end and is back early (before the policy's assumed end);
+    a feeder stops for an expected while and is back a little earlier or later; a station
+    slows down, then a rush order, a cancellation of an order not yet released, and the
+    slowed station back at its pace."""
+    rng = random.Random(f"lean/{seed}")
+    drum = scenario.plant.bottleneck
+    stations = {s.id: [m.id for m in s.machines] for s in scenario.plant.stations}
+    feeders = [m for s, ms in stations.items() if s != drum for m in ms]
+    lo, hi = (int(f * makespan) for f in window)
+    gap = max(2, (hi - lo) // max(1, count))
+    events: list[Event] = []
+    t, k = lo, 0
+    cancelled: set[str] = set()
+    while len(events) < count:
+        machine, feeder = rng.choice(stations[drum or scenario.plant.stations[0].id]), rng.choice(feeders)
+        slow = rng.choice([s for s in stations if s != drum])
+        expected = rng.randint(20, 60)
+        block: list[tuple[int, Event]] = [
+            (0, DowntimeStarted(event_id=f"drum-stop-{k}", time=0, machine=machine, downtime_id=f"drum-{k}",
+                                reason="drum stop, end unknown")),
+            (rng.randint(5, 20), DowntimeEnded(event_id=f"drum-back-{k}", time=0, machine=machine,
+                                               downtime_id=f"drum-{k}")),
+            (gap, DowntimeStarted(event_id=f"feeder-stop-{k}", time=0, machine=feeder, downtime_id=f"feed-{k}",
+                                  expected_duration=expected, reason="feeder stop")),
+            (int(expected * rng.uniform(0.6, 1.3)), DowntimeEnded(event_id=f"feeder-back-{k}", time=0,
+                                                                  machine=feeder, downtime_id=f"feed-{k}")),
+            (gap, CycleTimeObserved(event_id=f"slow-{k}", time=0, station=slow,
+                                    factor=round(rng.uniform(1.15, 1.4), 2))),
+            (gap, OrderAdded(event_id=f"rush-{k}", time=0,
+                             order=_rush(scenario, rng.choice(scenario.orders), f"RUSH{k}", 0))),
+            (gap, OrderCancelled(event_id=f"cancel-{k}", time=0, order_id="none")),
+            (gap, CycleTimeObserved(event_id=f"pace-{k}", time=0, station=slow, factor=1.0)),
+        ]  # fmt: skip
+        for delay, drawn in block:
+            t += delay
+            update: dict[str, object] = {"time": t}
+            if isinstance(drawn, OrderAdded):
+                update["order"] = _rush(scenario, rng.choice(scenario.orders), f"RUSH{k}", t)
+            if isinstance(drawn, OrderCancelled):
+                later = [o.id for o in scenario.orders if o.release > t + gap and o.id not in cancelled]
+                if not later:
+                    continue
+                chosen = rng.choice(later)
+                update["order_id"] = chosen
+                cancelled.add(chosen)
+            events.append(drawn.model_copy(update=update))
+        k += 1
+    return events[:count]

@@ -28,7 +28,7 @@ TIMINGS = {"latency_ms", "latency_samples", "build_ms", "right_shift_ms"}
 
 
 KEYS = {"repair": ("instance", "budget_ms", "method"), "initial": ("instance", "seconds"), "scaling": ("instance",),
-        "service": ()}  # fmt: skip
+        "service": (), "lean_initial": ("line", "seconds", "method"), "lean_repair": ("line", "method")}  # fmt: skip
 """What identifies a row of each kind: a later run's row replaces an earlier one's."""
 
 
@@ -55,6 +55,8 @@ def quality(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "repair": [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows.get("repair", [])],
         "by_event_type": rows.get("by_event_type", []),
         "initial": rows.get("initial", []),
+        "lean_initial": [{k: v for k, v in r.items() if k != "ms"} for r in rows.get("lean_initial", [])],
+        "lean_repair": [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows.get("lean_repair", [])],
     }
 
 
@@ -83,6 +85,7 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
                      f"{r['worse_than_right_shift']} | {tiers} | {r['solver_gave_nothing']} | "
                      f"{r['invalid']} |")  # fmt: skip
     lines += _by_type_table(rows.get("by_event_type", []))
+    lines += _lean_tables(rows)
     if rows.get("initial"):
         lines += ["", "### Initial scheduling", "",
                   "| instance | limit s | best known | ours | gap | plain CP-SAT | gap | valid |",
@@ -109,6 +112,36 @@ def table(rows: dict[str, list[dict[str, Any]]], header: str) -> str:
                   f"{r['events']} events, budget {r['budget_ms']} ms: p50 {q[50]:.1f} / p95 {q[95]:.1f} / "
                   f"p99 {q[99]:.1f} / max {lat[-1]:.1f} ms; invalid {r['invalid']}; tiers {tiers}"]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _lean_tables(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The capped lines: first plans against the shop's pull rules, then the shift's repairs."""
+    lines: list[str] = []
+    if rows.get("lean_initial"):
+        lines += ["", "### Capped lines: first plan", "",
+                  "| line | ops | limit s | method | makespan | w. tardiness | objective | vs better shop rule "
+                  "| half-empty ticks | valid |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in rows["lean_initial"]:
+            lines.append(f"| {r['line']} | {r['operations']} | {r['seconds']:g} | {r['method']} | {r['makespan']} | "
+                         f"{r['weighted_tardiness']} | {r['objective']} | {_ratio(r['vs_better_shop_rule'])} | "
+                         f"{r['half_empty']} | {'yes' if r['valid'] else 'NO'} |")  # fmt: skip
+    if rows.get("lean_repair"):
+        lines += ["", "### Capped lines: a shift of events in sequence", "",
+                  "| line | ops | method | events | objective vs ref p50 / p95 / max | makespan vs ref p50 / max "
+                  "| latency p50 / p99 / max ms | worse than right-shift / dispatcher | early return worse "
+                  "| moved p50 | half-empty max | invalid |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in rows["lean_repair"]:
+            o, m, lat = r["objective_vs_reference"], r["makespan_vs_reference"], r["latency_ms"]
+            worse = (f"{r['worse_than_right_shift']} / {r['worse_than_dispatcher']}"
+                     if "worse_than_dispatcher" in r else "-")  # fmt: skip
+            lines.append(f"| {r['line']} | {r['operations']} | {r['method']} | {r['events']} | "
+                         f"{_ratio(o['50'])} / {_ratio(o['95'])} / {_ratio(o['max'])} | "
+                         f"{_ratio(m['50'])} / {_ratio(m['max'])} | "
+                         + " / ".join("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("50", "99", "max"))
+                         + f" | {worse} | {r.get('early_return_worse', '-')} | {r.get('moved_median', '-')} | "
+                         f"{r['half_empty_max']} | {r['invalid']} |")  # fmt: skip
+    return lines
 
 
 def _by_type_table(rows: list[dict[str, Any]]) -> list[str]:

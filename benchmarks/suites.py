@@ -3,13 +3,16 @@ and validity, never timings), ``full`` (every instance and budget, the 5 000-ope
 ``syn200x25`` and chained streams: more than a day on 2 cores) and ``targets`` (the full
 suite's cells that the README's targets name: ta21 and ta51 at 500 ms, ta71 at 200 ms, each
 on its own and chained (``+chain``: events in sequence, as on a shift), 200 events each;
-about 4 hours)."""
+about 4 hours); ``lean`` is the capped flow lines alone (``lean_cells``: 300 to 5 000
+operations, first plan and a shift of events each; every suite but ``lean`` has them too,
+the smoke suite its smallest with deterministic limits)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from cells import Settings
+from lean_cells import LINES, LeanSettings
 
 JSSP = ["ft10", "la16", "la17", "la18", "la19", "la20", *(f"ta{k:02d}" for k in range(1, 11)),
         "ta21", "ta41", "ta51", "ta61", "ta71"]  # fmt: skip
@@ -27,6 +30,9 @@ class Suite:
     service_events: int
     budgets_for: dict[str, tuple[int, ...]] = field(default_factory=dict)
     """Per instance, when it differs from ``settings.budgets`` (``--budgets`` overrides both)."""
+    lean: list[str] = field(default_factory=list)
+    """Capped flow lines (``lean_cells.LINES``): their first plan and a shift of events."""
+    lean_settings: LeanSettings = field(default_factory=LeanSettings)
 
     def budgets(self, instance: str) -> tuple[int, ...]:
         return self.budgets_for.get(instance, self.settings.budgets)
@@ -41,6 +47,8 @@ SUITES = {
         initial_seconds=(1.0,),
         scaling=["ft10", "ta21", "ta51"],
         service_events=4,
+        lean=["flow300"],
+        lean_settings=LeanSettings(budgets=(200,), events=6, first_s=2.0, reference_s=2.0, deterministic=True),
     ),
     "full": Suite(
         name="full",
@@ -50,6 +58,8 @@ SUITES = {
         initial_seconds=(1.0, 10.0),
         scaling=SCALING,
         service_events=200,
+        lean=list(LINES),
+        lean_settings=LeanSettings(budgets=(50, 200, 500)),
     ),
     "targets": Suite(
         name="targets",
@@ -60,5 +70,16 @@ SUITES = {
         initial_seconds=(1.0, 10.0),
         scaling=SCALING,
         service_events=200,
+        lean=list(LINES),
+    ),
+    "lean": Suite(
+        name="lean",
+        repair=[],
+        settings=Settings(),
+        initial=[],
+        initial_seconds=(),
+        scaling=[],
+        service_events=0,
+        lean=list(LINES),
     ),
 }

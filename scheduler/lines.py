@@ -10,6 +10,7 @@ always gives the same scenario.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from typing import Any
@@ -22,6 +23,8 @@ DRUM = "weld"
 FAMILIES = ("A", "B", "C", "D")
 SLOWER = 1.2
 """The second machine of a parallel station takes this much longer."""
+SUITE = {"flow300": 45, "flow1000": 150, "flow3000": 445, "flow5000": 740}
+"""The benchmark suite's capped lines: name -> orders (seed 0; about 6.75 operations each)."""
 
 
 def flow_line(orders: int, seed: int = 0, conwip: int = 12, name: str | None = None) -> Scenario:
@@ -33,7 +36,7 @@ def flow_line(orders: int, seed: int = 0, conwip: int = 12, name: str | None = N
     times = {f: _family_times(rng, f, skipped, machines, load) for f in FAMILIES}
     drum_per_order = sum(s + 8 * c for s, c in (t[DRUM] for t in times.values() if DRUM in t)) / len(FAMILIES)
     routings = {f: [s for s in STATIONS if s in times[f]] for f in FAMILIES}
-    pairs = sorted({(a, b) for r in routings.values() for a, b in zip(r, r[1:], strict=False)},
+    pairs = sorted({(a, b) for r in routings.values() for a, b in itertools.pairwise(r)},
                    key=lambda p: (STATIONS.index(p[0]), STATIONS.index(p[1])))  # fmt: skip
     releases = [0] * min(orders, conwip)  # the line starts full; then orders arrive at the drum's pace
     while len(releases) < orders:
@@ -43,8 +46,9 @@ def flow_line(orders: int, seed: int = 0, conwip: int = 12, name: str | None = N
         "description": f"A seeded capped flow line: {orders} orders, seed {seed} (scheduler/lines.py).",
         "time_unit": "minute",
         "plant": {
-            "stations": [{"id": s, "machines": [{"id": f"{s.upper()}-{k + 1}"} for k in range(machines[s])]}
-                         for s in STATIONS],  # fmt: skip
+            "stations": [
+                {"id": s, "machines": [{"id": f"{s.upper()}-{k + 1}"} for k in range(machines[s])]} for s in STATIONS
+            ],
             "buffers": [{"upstream": a, "downstream": b, "kanban": rng.randint(1, 4)} for a, b in pairs],
             "conwip": conwip,
             "bottleneck": DRUM,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from scheduler.domain import InputError
+from scheduler.lines import SUITE as LEAN_LINES
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -16,9 +17,11 @@ def bench(args: argparse.Namespace) -> int:
     if not (suite_dir / "test_suite.py").exists():
         raise InputError.single("bench", f"needs the source checkout's benchmarks/ (not found at {suite_dir})")
     for name in filter(None, args.instances.split(",")):
-        if name != "demo" and not (suite_dir.parent / "scenarios" / "jssp" / f"{name}.json").exists():
+        known = name == "demo" or name in LEAN_LINES or name.removesuffix("+chain") in LEAN_LINES
+        if not known and not (suite_dir.parent / "scenarios" / "jssp" / f"{name.removesuffix('+chain')}.json").exists():
             raise InputError.single(
-                "--instances", f"unknown instance {name!r} (scenarios/jssp/ has the job shops; demo)"
+                "--instances",
+                f"unknown instance {name!r} (scenarios/jssp/ has the job shops; demo; {', '.join(LEAN_LINES)})",
             )
     args.out.mkdir(parents=True, exist_ok=True)
     run = args.out / "pytest-benchmark.json"

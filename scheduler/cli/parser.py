@@ -42,9 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     _service_commands(commands)
     _client_commands(commands)
     p = commands.add_parser("bench", help="run the benchmark suite (source checkout): JSON, markdown table, plots")
-    p.add_argument("--suite", choices=["smoke", "full", "targets"], default="smoke",
+    p.add_argument("--suite", choices=["smoke", "full", "targets", "lean"], default="smoke",
                    help="smoke: CI, minutes; full: every instance and budget, about a day on 2 cores; "
-                        "targets: the README's target cells, about 2 hours")  # fmt: skip
+                        "targets: the README's target cells, hours; lean: the capped flow lines alone")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("out/bench"), metavar="DIR")
     p.add_argument("--instances", default="", metavar="A,B", help="only these instances (default: the suite's)")
     p.add_argument("--budgets", type=budgets, default="", metavar="MS,MS", help="repair budgets (default: the suite's)")

@@ -20,10 +20,10 @@ from scheduler.domain.tiers import TierName
 from scheduler.engine.book import PlanBook
 from scheduler.engine.history import Version
 from scheduler.engine.live import LivePlan
-from scheduler.problem import Timetable, reference_of
+from scheduler.problem import reference_of
 from scheduler.repair import Receipt, repair
-from scheduler.repair.attempt import Attempt
 from scheduler.repair.cp_sat_tier import CpSat
+from scheduler.repair.pipeline import Given
 from scheduler.solver import StopToken
 from scheduler.store import StoreError
 
@@ -32,21 +32,6 @@ SOURCE = "improver"
 NICE = 10
 """The improver's thread runs at this OS niceness, and so do the CP-SAT threads it starts
 (Linux threads inherit it): an event's solve gets the cores first while a pass stops."""
-
-
-class Current:
-    """The plan as it is: the candidate to beat (it caps the makespan, as tier 0 does)."""
-
-    name = TierName.NONE
-
-    def __init__(self, plan: Timetable) -> None:
-        self.plan = plan
-
-    def run(self, a: Attempt) -> None:
-        began = time.perf_counter()
-        found = a.consider(self.name, self.plan)
-        a.shifted, a.cap = self.plan, found.report.kpis.makespan
-        a.reserve_s = 1.5 * (time.perf_counter() - began)
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ def improvement(live: LivePlan, seconds: float, min_gain: float, stop: StopToken
     event_id = f"improved-{live.version}"
     assert live.kpis is not None
     outcome = repair(problem, reference_of(problem, live.plan), live.kpis, policy, event_id, free, began, stop,
-                     live.seed, tiers=(Current(current), CpSat()))  # fmt: skip
+                     live.seed, tiers=(Given(current), CpSat()))  # fmt: skip
     before, after = live.kpis.objective, outcome.report.kpis.objective
     if outcome.receipt.tier != TierName.CP_SAT or not outcome.report.valid or before - after < min_gain * before:
         return None

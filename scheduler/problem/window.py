@@ -144,8 +144,10 @@ def _subproblem(problem: ProblemData, plan: Timetable, ops: tuple[int, ...], rea
         op_station=tuple(problem.op_station[i] for i in ops),
         op_modes=tuple(problem.op_modes[i] for i in ops),
         precedences=tuple((index[a], index[b]) for a, b in problem.precedences if a in index and b in index),
-        buffers=tuple(replace(b, pairs=tuple((index[u], index[d]) for u, d in b.pairs if u in index and d in index))
-                      for b in problem.buffers),  # fmt: skip
+        buffers=tuple(
+            replace(b, pairs=tuple((index[u], index[d]) for u, d in b.pairs if u in index and d in index))
+            for b in problem.buffers
+        ),
         op_fixed=tuple(problem.fixed(i) for i in ops) if problem.op_fixed else (),
         op_index={problem.op_ids[i]: k for k, i in enumerate(ops)},
     )

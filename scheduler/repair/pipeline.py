@@ -1,7 +1,7 @@
 """The repair pipeline: a list of tiers run in order on one :class:`Attempt` (right-shift,
-the pull dispatcher, gap repair, left-shift, CP-SAT windows), under the budget's clock. The best checker-valid candidate by
-the policy's objective answers. A new tier is a class with ``name`` and ``run(attempt)``,
-and a place in :data:`TIERS`."""
+the pull dispatcher, gap repair, left-shift, CP-SAT windows), under the budget's clock.
+The best checker-valid candidate by the policy's objective answers. A new tier is a class
+with ``name`` and ``run(attempt)``, and a place in :data:`TIERS`."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from scheduler.check import CheckReport, Kpis
 from scheduler.domain import RepairPolicy
 from scheduler.domain.tiers import TierName
 from scheduler.problem import ProblemData, Timetable
+from scheduler.repair import pull
 from scheduler.repair.attempt import Attempt, Tier, better
 from scheduler.repair.cp_sat_tier import CpSat
 from scheduler.repair.gap_repair import gap_repair
 from scheduler.repair.gc_pause import gc_paused
 from scheduler.repair.receipt import Receipt, make_receipt
-from scheduler.repair import pull
 from scheduler.repair.right_shift import Reference, left_shift, right_shift
 from scheduler.solver import SolveResult, StopToken
 
@@ -105,6 +105,23 @@ class LeftShift:
 RACE_SHARE = 0.4
 """The dispatcher plays another priority while the budget's first 40% last (every one with
 ``deterministic``): the rest is CP-SAT's."""
+
+
+class Given:
+    """Tier 0 for a plan that is already good (the background improver's, the first plan's
+    search): the plan as it is, the candidate to beat (it caps the makespan, as tier 0 does)."""
+
+    name = TierName.NONE
+
+    def __init__(self, plan: Timetable) -> None:
+        self.plan = plan
+
+    def run(self, a: Attempt) -> None:
+        began = time.perf_counter()
+        found = a.consider(self.name, self.plan)
+        a.shifted, a.cap = self.plan, found.report.kpis.makespan
+        a.reserve_s = 1.5 * (time.perf_counter() - began)
+
 
 TIERS: tuple[Tier, ...] = (RightShift(), Dispatch(), GapRepair(), LeftShift(), CpSat())
 

@@ -93,7 +93,10 @@ def line_of(problem: ProblemData) -> Line:
             drains[d].append((k, fact))
     jobs = range(len(problem.job_ids))
     job_in = [problem.job_committed(j) and not is_finished(problem, j) for j in jobs]
-    feeders = [sorted({m for u in range(n) if k in feeds[u] for m, _ in problem.op_modes[u]}) for k in range(len(gates))]
+    feeders: list[set[int]] = [set() for _ in gates]
+    for u in range(n):
+        for k in feeds[u]:
+            feeders[k].update(m for m, _ in problem.op_modes[u])
     entry = {m for j in jobs if not job_in[j] for i in problem.job_sources[j] for m, _ in problem.op_modes[i]}
     return Line(
         problem=problem,
@@ -105,11 +108,12 @@ def line_of(problem: ProblemData) -> Line:
         job_in=job_in,
         order=[-d for d in _depths(problem)],
         remaining=_remaining(problem, successors),
-        feeders=[tuple(f) for f in feeders],
+        feeders=[tuple(sorted(f)) for f in feeders],
         most=[max((f.count(k) for f in feeds if k in f), default=1) for k in range(len(gates))],
         entry=tuple(sorted(entry)),
-        station_machines=[tuple(m for m, s in enumerate(problem.machine_station) if s == k)
-                          for k in range(len(problem.station_ids))],  # fmt: skip
+        station_machines=[
+            tuple(m for m, s in enumerate(problem.machine_station) if s == k) for k in range(len(problem.station_ids))
+        ],
         blocked=_blocked(problem),
     )
 

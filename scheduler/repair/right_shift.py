@@ -25,6 +25,7 @@ exact reading of the caps, never later than it, operation by operation.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Sequence
 
 from scheduler.check import overload
@@ -54,7 +55,7 @@ def right_shift(
     for a, b in problem.precedences:
         after[b].append((a, 0))
     for ops in _sequences(problem, machine, key):
-        for a, b in zip(ops, ops[1:], strict=False):
+        for a, b in itertools.pairwise(ops):
             after[b].append((a, 1))
     for d_prev, u_next in _card_chains(problem, line, duration, key):
         after[u_next].append((d_prev, 2))

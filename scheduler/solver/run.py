@@ -13,6 +13,7 @@ from ortools.sat.python import cp_model
 
 from scheduler import logs
 from scheduler.problem import ProblemData, Timetable, Weights
+from scheduler.problem.limits import MAX_OBJECTIVE, objective_bound
 from scheduler.solver.constraints import add_all
 from scheduler.solver.objective import set_objective
 from scheduler.solver.stability import Stability
@@ -195,9 +196,12 @@ def _log_search(solver: cp_model.CpSolver) -> None:
 def _push_left(
     model: cp_model.CpModel, problem: ProblemData, v: Variables, objective: cp_model.LinearExprT, latest: int
 ) -> None:
-    """Minimise ``objective``, then (lexicographically: ties only) the free operations' ends."""
+    """Minimise ``objective``, then (lexicographically: ties only) the free operations' ends;
+    the objective alone where the scaled one could leave CP-SAT's 64-bit range."""
     ends = [v.end[i] for i in range(problem.num_ops) if v.constant[i] is None]
     scale = len(ends) * latest + 1
+    if scale * objective_bound(problem) > MAX_OBJECTIVE:
+        return
     model.minimize(cp_model.LinearExpr.weighted_sum([objective, cp_model.LinearExpr.sum(ends)], [scale, 1]))
 
 

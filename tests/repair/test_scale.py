@@ -137,8 +137,13 @@ def test_with_time_to_spare_cp_sat_moves_more_than_the_affected_operations():
 
 
 def test_tiers_are_objects_with_names_and_the_modes_are_explicit():
-    assert [t.name for t in TIERS] == [TierName.RIGHT_SHIFT, TierName.DISPATCH, TierName.GAP_REPAIR,
-                                       TierName.LEFT_SHIFT, TierName.CP_SAT]
+    assert [t.name for t in TIERS] == [
+        TierName.RIGHT_SHIFT,
+        TierName.DISPATCH,
+        TierName.GAP_REPAIR,
+        TierName.LEFT_SHIFT,
+        TierName.CP_SAT,
+    ]
     stable = RepairPolicy().with_preset("stability")
     assert stable.mode == "windows" and stable.preset == "stability" and RepairPolicy().preset == "efficiency"
     assert RepairPolicy(mode="windows").preset == "custom"
