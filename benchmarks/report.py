@@ -41,11 +41,12 @@ def collect(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {kind: list(by_key.values()) for kind, by_key in rows.items()}
 
 
-def records(run: dict[str, Any]) -> dict[str, Any]:
-    """Per instance, every event's answer by every method (for analyses beyond the table)."""
+def records(run: dict[str, Any], key: str = "records") -> dict[str, Any]:
+    """Per instance, every event's answer by every method (for analyses beyond the table);
+    ``lean_records``: the capped lines'."""
     found: dict[str, Any] = {}
     for bench in run["benchmarks"]:
-        found.update(bench.get("extra_info", {}).get("records", {}))
+        found.update(bench.get("extra_info", {}).get(key, {}))
     return found
 
 
@@ -263,9 +264,11 @@ def write_report(run_json: list[Path], out: Path, header: str = "") -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     (out / "records.json").write_text(json.dumps(answers))
+    (out / "lean-records.json").write_text(json.dumps(records(run, "lean_records")))
     (out / "quality.json").write_text(json.dumps(quality(rows), indent=1, sort_keys=True))
     (out / "table.md").write_text(table(rows, header))
-    return [out / "results.json", out / "records.json", out / "quality.json", out / "table.md", *plots(rows, out)]
+    return [out / "results.json", out / "records.json", out / "lean-records.json", out / "quality.json",
+            out / "table.md", *plots(rows, out)]  # fmt: skip
 
 
 def main() -> None:

@@ -90,7 +90,7 @@ def test_lean_repair(benchmark: Any, suite: Suite, lean_line: str) -> None:
     with tqdm(total=settings.events, desc=f"lean {lean_line}", unit="event", file=sys.stderr, leave=False) as bar:
         result = benchmark.pedantic(repairs, args=(lean_line, settings, bar.update), rounds=1, iterations=1)
     rows = lean_summary(result, settings.budgets)
-    benchmark.extra_info.update(kind="lean_repair", rows=rows, records={lean_line: result["records"]})
+    benchmark.extra_info.update(kind="lean_repair", rows=rows, lean_records={lean_line: result["records"]})
     for row in rows:
         if row["method"].startswith("ours@"):
             assert row["invalid"] == 0, row

@@ -61,7 +61,7 @@ def simulate(
 
 
 _COLUMNS = (("event", 12), ("latency ms", 10), ("tier", 11), ("solver", 11), ("moved", 5), ("makespan", 13),
-            ("version", 7), ("valid", 5))  # fmt: skip
+            ("version", 7), ("valid", 5), ("degraded", 8))  # fmt: skip
 
 
 def header() -> str:
@@ -72,8 +72,9 @@ def row_line(r: Row) -> str:
     """One event's line, printed as its answer comes."""
     cells = (r.event_id, f"{r.latency_ms:.0f}", TIER_NAMES.get(r.receipt.tier, "?"), r.receipt.solver_status,
              str(r.receipt.moved_operations), f"{r.receipt.makespan_before} -> {r.receipt.makespan_after}",
-             str(r.version), "yes" if r.receipt.valid else "NO")  # fmt: skip
-    return "  " + "  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
+             str(r.version), "yes" if r.receipt.valid else "NO", "YES" if r.receipt.degraded else "no")  # fmt: skip
+    line = "  " + "  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
+    return line + (f"\n    degraded: {r.receipt.degraded}" if r.receipt.degraded else "")
 
 
 def replay_gantt(scenario: Scenario, first: PlanVersion, steps: list[tuple[Event, PlanVersion, bool]]) -> str:
@@ -100,7 +101,8 @@ def write_result(path: Path, last: PlanVersion, rows: list[Row]) -> None:
             {"event_id": r.event_id, "latency_ms": round(r.latency_ms, 2), "version": r.version,
              "tier": TIER_NAMES.get(r.receipt.tier, "?"), "solver_status": r.receipt.solver_status,
              "moved_operations": r.receipt.moved_operations, "makespan_before": r.receipt.makespan_before,
-             "makespan_after": r.receipt.makespan_after, "valid": r.receipt.valid}
+             "makespan_after": r.receipt.makespan_after, "valid": r.receipt.valid,
+             "degraded": r.receipt.degraded}
             for r in rows
         ],
     }  # fmt: skip

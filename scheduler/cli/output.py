@@ -72,3 +72,5 @@ def print_receipts(receipts: list[Receipt]) -> None:
             print(f"  {r.event_id}: {r.reason}")
         for warning in r.warnings:
             print(f"  {r.event_id}: warning: {warning}")
+        if r.degraded:
+            print(f"  {r.event_id}: degraded: {r.degraded}")

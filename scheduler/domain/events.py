@@ -87,6 +87,29 @@ class DowntimeEnded(EventBase):
     downtime_id: Id
 
 
+class MaintenancePlanned(EventBase):
+    """A stop announced ahead (a maintenance system): ``machine`` cannot work in [start,
+    end). It is planned unavailability, not a fact: "now" moves only to the announcement's
+    ``time``, and nothing is frozen by it. Sent again with the same ``maintenance_id`` it
+    moves the window; with ``end`` equal to ``start`` it withdraws it."""
+
+    type: Literal["maintenance_planned"] = "maintenance_planned"
+    machine: Id
+    maintenance_id: Id
+    start: Tick
+    end: Tick
+    reason: Text = "planned maintenance"
+
+    @model_validator(mode="after")
+    def _ahead(self) -> MaintenancePlanned:
+        if self.start < self.time:
+            raise invalid("start", f"start {self.start} is before time {self.time}: a stop under way is a "
+                                   "downtime_started")  # fmt: skip
+        if self.end < self.start:
+            raise invalid("end", f"end {self.end} is before start {self.start}")
+        return self
+
+
 class CycleTimeObserved(EventBase):
     """A station (or one of its machines) runs at ``observed`` instead of ``planned`` cycle
     time, or at ``factor`` times its planned durations."""
@@ -223,6 +246,7 @@ Event = Annotated[
     DowntimeStarted
     | DowntimeUpdated
     | DowntimeEnded
+    | MaintenancePlanned
     | CycleTimeObserved
     | OperationStarted
     | OperationCompleted
@@ -239,6 +263,7 @@ EVENT_TYPES = (
     "downtime_started",
     "downtime_updated",
     "downtime_ended",
+    "maintenance_planned",
     "cycle_time_observed",
     "operation_started",
     "operation_completed",

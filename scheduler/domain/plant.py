@@ -59,6 +59,7 @@ class Unavailability(DomainModel):
     start: Tick
     end: Tick
     reason: Text = "maintenance"
+    id: Id | None = Field(default=None, description="Set by a maintenance_planned event: its maintenance_id.")
 
     @model_validator(mode="after")
     def _positive_length(self) -> Unavailability:

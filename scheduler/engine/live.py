@@ -28,6 +28,7 @@ from scheduler.domain.events import (
     DowntimeStarted,
     DowntimeUpdated,
     Event,
+    MaintenancePlanned,
     OperationCompleted,
     OperationStarted,
     OrderAdded,
@@ -40,9 +41,9 @@ from scheduler.domain.events import (
 from scheduler.domain.rules import Expectation
 from scheduler.domain.state import RepairState
 from scheduler.domain.tiers import TierName
-from scheduler.engine import parameters, rules, takt
+from scheduler.engine import degraded, parameters, rules, takt
 from scheduler.engine.ledger import Ledger
-from scheduler.engine.orders import cancel, jobs_of, on_machines
+from scheduler.engine.orders import cancel, jobs_of, maintained, on_machines
 from scheduler.engine.result import Answers, RepairResult, within_range
 from scheduler.engine.situation import derive
 from scheduler.problem import (
@@ -167,6 +168,7 @@ class LivePlan:
         self.answered = answered
 
     def _apply(self, event: Event, began: float, budget_ms: int | None, stop: StopToken | None) -> RepairResult:
+        accounts = degraded.accounted(self, event)
         problem, reference, seeds, unchanged, warnings = self._advance(event)
         report = check(problem, self.timetable(problem)) if unchanged else None
         if report is not None and not report.valid:  # time moved on: an open downtime grew over planned work
@@ -181,7 +183,8 @@ class LivePlan:
             seed_idx = {problem.op_index[s] for s in seeds if s in problem.op_index}
             policy = parameters.careful(self.policy) if isinstance(event, ParameterChanged) else self.policy
             result = self._repair(problem, reference, event.event_id, seed_idx, budget_ms, began, stop, policy)
-        return replace(result, receipt=replace(result.receipt, warnings=tuple(warnings)))
+        flag = degraded.flagged(result.receipt, accounts, degraded.due_weight(problem), problem.weights)
+        return replace(result, receipt=replace(result.receipt, warnings=tuple(warnings), degraded=flag))
 
     def replay(self, event: Event, plan: dict[str, Position] | None) -> None:
         """Take a logged event again with the plan it produced then (None: it changed
@@ -332,6 +335,9 @@ class LivePlan:
         """Orders changed by ``event``: (operations it disturbs directly, why nothing needs repair or "")."""
         match event:
             case DowntimeStarted() | DowntimeUpdated() | DowntimeEnded():
+                return on_machines(self.plan, {event.machine}), ""
+            case MaintenancePlanned():
+                self._set_scenario(maintained(self.scenario, event))
                 return on_machines(self.plan, {event.machine}), ""
             case OperationStarted() | OperationCompleted():
                 return jobs_of(self.scenario, [event.operation]) | on_machines(

@@ -1,10 +1,12 @@
-"""Demand changes: a rush order joins a plan, a cancelled order leaves it (what started stays)."""
+"""Changes to what the plan must serve: a rush order joins a plan, a cancelled order leaves
+it (what started stays), a maintenance announced ahead blocks its machine."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from scheduler.domain import Order, Scenario
+from scheduler.domain import Order, Scenario, Unavailability
+from scheduler.domain.events import MaintenancePlanned
 from scheduler.problem import Position
 
 
@@ -29,6 +31,17 @@ def cancel(
             kept = [op.model_copy(update={"after": [a for a in op.after if a in ids]}) for op in kept]
             orders.append(order.model_copy(update={"operations": kept}))
     return scenario.model_copy(update={"orders": orders}), kept_plan, freed
+
+
+def maintained(scenario: Scenario, event: MaintenancePlanned) -> Scenario:
+    """The scenario with ``event``'s window in its planned unavailability (in place of the
+    window of the same maintenance_id; none when it is empty)."""
+    plant = scenario.plant
+    kept = [w for w in plant.unavailability if w.id != event.maintenance_id]
+    if event.end > event.start:
+        kept.append(Unavailability.model_construct(machine=event.machine, start=event.start, end=event.end,
+                                                   reason=event.reason, id=event.maintenance_id))  # fmt: skip
+    return scenario.model_copy(update={"plant": plant.model_copy(update={"unavailability": kept})})
 
 
 def on_machines(plan: Mapping[str, Position], machines: set[str]) -> set[str]:

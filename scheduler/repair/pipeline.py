@@ -43,9 +43,9 @@ class RightShift:
 
 class Dispatch:
     """Tier 0, always an answer: the pull dispatcher (``repair.pull``) under several
-    priorities, the previous plan's order first, as many as the budget's first
-    :data:`RACE_SHARE` allows (all of them with ``deterministic``); the best by the policy's
-    objective stays. The best plan's makespan caps every later tier's."""
+    priorities, the previous plan's order first: its first :data:`pull.CORE` always, more
+    while the budget's first :data:`RACE_SHARE` lasts (all of them with ``deterministic``);
+    the best by the policy's objective stays. The best plan's makespan caps every later tier's."""
 
     name = TierName.DISPATCH
 
@@ -55,11 +55,11 @@ class Dispatch:
         with gc_paused():
             planned = any(ref is not None for ref in a.reference)
             last = began
-            for _, plan in pull.race(a.line, pull.rules_for(a.problem, planned), a.reference):
+            for k, (_, plan) in enumerate(pull.race(a.line, pull.rules_for(a.problem, planned), a.reference)):
                 a.consider(self.name, plan)
                 now = time.perf_counter()
                 took, last = now - last, now
-                if not a.policy.deterministic and a.best is not None and a.best.report.valid and now + took > until:
+                if not a.policy.deterministic and k + 1 >= pull.CORE and now + took > until:
                     break
         if a.best is None:  # an invalid best stays: facts that break a rule are named by the checker
             raise RuntimeError("the pull dispatcher found no plan: a bug")

@@ -85,13 +85,18 @@ def shop(line: Line, rule: Rule) -> Timetable | None:
     return Play(line, keys(line, rule), look_back=False).play()
 
 
+CORE = 2
+"""A repair always plays the first this many priorities of :func:`rules_for`, whatever the time."""
+
+
 def rules_for(problem: ProblemData, planned: bool) -> tuple[Rule, ...]:
-    """The priorities worth playing, most promising first: the previous plan's order when
-    there is one; least slack and earliest due date when orders have due dates; most work
-    remaining; first in, first out."""
+    """The priorities worth playing, most promising first (measured on the capped suite:
+    the previous plan's order or the earliest due date won every state): the previous
+    plan's order when there is one, earliest due date and least slack when orders have due
+    dates, most work remaining, first in first out."""
     dated = any(d is not None for d in problem.job_due)
     chosen = [Rule.PLAN] if planned else []
-    chosen += [Rule.SLACK, Rule.EDD] if dated else []
+    chosen += [Rule.EDD, Rule.SLACK] if dated else []
     return (*chosen, Rule.MWKR, Rule.FIFO)
 
 

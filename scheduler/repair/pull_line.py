@@ -53,6 +53,11 @@ class Line:
     problem: ProblemData
     successors: list[list[tuple[int, int]]]
     """Per operation: (successor, least time between its end and the successor's start)."""
+    predecessors: list[list[tuple[int, int]]]
+    """Per operation: (predecessor, least time between its end and this one's start)."""
+    durations: list[dict[int, int]]
+    """Per operation: machine -> duration, for each eligible machine."""
+    fixed: list[bool]
     feeds: list[tuple[int, ...]]
     """Per operation: the buffers (by index, once per pair) whose cards its start takes."""
     drains: list[list[tuple[int, bool]]]
@@ -79,8 +84,10 @@ class Line:
 def line_of(problem: ProblemData) -> Line:
     n = problem.num_ops
     successors: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    predecessors: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for a, b in problem.precedences:
         successors[a].append((b, problem.lag(a, b)))
+        predecessors[b].append((a, problem.lag(a, b)))
     feeds: list[list[int]] = [[] for _ in range(n)]
     drains: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
     gates = []
@@ -101,6 +108,9 @@ def line_of(problem: ProblemData) -> Line:
     return Line(
         problem=problem,
         successors=successors,
+        predecessors=predecessors,
+        durations=[dict(modes) for modes in problem.op_modes],
+        fixed=[problem.fixed(i) is not None for i in range(n)],
         feeds=[tuple(f) for f in feeds],
         drains=drains,
         buffers=gates,

@@ -7,8 +7,8 @@ import bisect
 import heapq
 from collections.abc import Sequence
 
-from scheduler.problem import ProblemData, Timetable
-from scheduler.repair.pull_line import Line
+from scheduler.problem import Timetable
+from scheduler.repair.pull_line import Gate, Line
 
 Key = tuple[int, int]
 _LEAVE, _ARRIVE, _WAKE = 0, 1, 2
@@ -94,10 +94,10 @@ class Play:
 
     def _due(self, i: int) -> None:
         """``i``'s predecessors have all started: it is ready once they end (and the lag)."""
-        p = self.p
+        p, end = self.p, self.end
         ready = max(p.now, p.job_release[p.op_job[i]])
-        for a in p.predecessors[i]:
-            ready = max(ready, self.end[a] + p.lag(a, i))
+        for a, lag in self.line.predecessors[i]:
+            ready = max(ready, end[a] + lag)
         self.ready_at[i] = ready
         heapq.heappush(self.events, (ready, _ARRIVE, i))
 
@@ -138,23 +138,26 @@ class Play:
         self.cursor[m] = cursor
         if cursor < len(blocked) and blocked[cursor][0] <= t:
             return None  # down, or busy with frozen work: its end is an event
+        gates, durations, ready_at, free_at = self.gates, self.line.durations, self.ready_at, self.free_at[m]
         best: tuple[Key, int] | None = None
         start = 0
         for (entering, feeds), pool in self.pools[p.machine_station[m]].items():
-            if not pool or (entering and self.conwip is not None and not self.conwip.admits()):
+            if not pool or (entering and self.conwip is not None and not self.conwip.free):
                 continue
-            if feeds and not all(self.gates[k].admits(feeds.count(k)) for k in feeds):
+            if feeds and not (gates[feeds[0]].free if len(feeds) == 1 else _admit(gates, feeds)):
                 continue
-            floor = max(self.free_at[m], self.entered_at) if entering else self.free_at[m]
+            floor = max(free_at, self.entered_at) if entering else free_at
             for item in pool:
                 if best is not None and item >= best:
                     break
                 i = item[1]
-                d = _mode(self.p, i, m)
+                d = durations[i].get(m)
                 if d is None:
                     continue
-                s = _clear(blocked, max(floor, self.ready_at[i], t - d if self.look_back else t), d)
-                if s > t or (len(p.op_modes[i]) > 1 and self._elsewhere(i, m, t, s + d)):
+                s = max(floor, ready_at[i], t - d if self.look_back else t)
+                if blocked:
+                    s = _clear(blocked, s, d)
+                if s > t or (len(durations[i]) > 1 and self._elsewhere(i, m, t, s + d)):
                     continue
                 best, start = item, s
                 break
@@ -181,8 +184,7 @@ class Play:
 
     def _begin(self, i: int, start: int, m: int, t: int, given: bool = False) -> None:
         p, line = self.p, self.line
-        d = _mode(p, i, m)
-        assert d is not None
+        d = line.durations[i][m]
         self.machine[i], self.start[i], self.end[i] = m, start, start + d
         self.free_at[m] = start + d
         self.decided.append(i)
@@ -203,9 +205,10 @@ class Play:
         self.job_end[job] = max(self.job_end[job], start + d)
         if not self.job_left[job] and self.conwip is not None:
             heapq.heappush(self.events, (self.job_end[job], _LEAVE, job))
+        waiting, fixed = self.waiting, line.fixed
         for b, _ in line.successors[i]:
-            self.waiting[b] -= 1
-            if self.waiting[b] == 0 and p.fixed(b) is None:
+            waiting[b] -= 1
+            if waiting[b] == 0 and not fixed[b]:
                 self._due(b)
 
     def _unlock(self, t: int) -> bool:
@@ -223,7 +226,7 @@ class Play:
                     continue
                 taken = {i for _, i in chosen.values()}
                 for key, i in pool:
-                    d = _mode(p, i, m)
+                    d = line.durations[i].get(m)
                     if d is not None and i not in taken and _clear(line.blocked[m], t, d) == t:
                         if m not in chosen or (key, i) < chosen[m]:
                             chosen[m] = (key, i)
@@ -278,11 +281,9 @@ class Play:
         return Timetable(tuple(machine), tuple(start), tuple(end))
 
 
-def _mode(p: ProblemData, i: int, m: int) -> int | None:
-    for machine, d in p.op_modes[i]:
-        if machine == m:
-            return d
-    return None
+def _admit(gates: list[Gate], feeds: tuple[int, ...]) -> bool:
+    """Every buffer ``feeds`` names has a free unit for each card it asks of it."""
+    return all(gates[k].admits(feeds.count(k)) for k in feeds)
 
 
 def _clear(windows: list[tuple[int, int]], start: int, duration: int) -> int:

@@ -63,6 +63,8 @@ class Receipt:
     warnings: tuple[str, ...] = ()
     """What the answer rests on that the caller should know: late facts and by how much,
     sequence gaps, assumed downtime ends, inferred starts."""
+    degraded: str = ""
+    """Why the answer grew the plan by more than its event accounts for (``engine.degraded``), or ""."""
 
     def stamped(self, began: float) -> Receipt:
         """This receipt with its latency measured from ``began`` (``time.perf_counter()``) to now."""

@@ -17,7 +17,7 @@ Facts may break an order (a job reported in a buffer before the one the plan had
 facts never move, and what follows them waits for them. Facts that contradict each other
 through the orders (a cycle) leave no right-shift: None, and the pull dispatcher
 (``repair.pull``) answers. Operations the plan did not have (a rush order) go into every
-order by their release, on the machine that is quickest for them. :func:`left_shift` is
+order after everything the plan has (by their release), on the machine that is quickest for them. :func:`left_shift` is
 the same construction without the old starts: a valid plan tightened under the checker's
 exact reading of the caps, never later than it, operation by operation.
 """
@@ -38,6 +38,8 @@ from scheduler.repair.pull_play import _clear
 
 Reference = Sequence[tuple[int, int] | None]
 """Per operation: (machine, start) in the plan being repaired, or None if it had none."""
+_LAST = 1 << 50
+"""Added to the order of operations the plan did not have: they come after all it has."""
 _ROUNDS = 20
 """Relaxations per operation before the orders are taken to contradict the facts."""
 
@@ -100,12 +102,12 @@ def _placement(
         ref = reference[i]
         if ref is not None and p.duration(i, ref[0]) is not None:
             m, old = ref
-        else:
-            m, old = min(p.op_modes[i], key=lambda mode: (mode[1], mode[0]))[0], floor
+        else:  # new: after everything the plan has, in every order
+            m, old = min(p.op_modes[i], key=lambda mode: (mode[1], mode[0]))[0], _LAST + floor
         machine.append(m)
         duration.append(p.duration(i, m) or 1)
         key.append(old)
-        lower.append(max(floor, old) if keep_starts else floor)
+        lower.append(max(floor, old) if keep_starts and old < _LAST else floor)
     return machine, duration, key, lower
 
 

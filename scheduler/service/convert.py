@@ -171,6 +171,8 @@ def wire_path(message: pb.Event, domain_path: str, where: str) -> str:
         body = getattr(message, payload) if payload != "payload" else None
         if name == "expected_end" and body is not None:
             name = body.WhichOneof("expected" if payload == "downtime_started" else "expected_end") or name
+        elif name in ("start", "end") and body is not None and payload == "maintenance_planned":
+            name = body.WhichOneof(name) or f"{name}_tick"
         elif name == "order":
             name = "order_json"
         wire = f"{payload}.{name}"
@@ -202,7 +204,11 @@ def _event_data(message: pb.Event, where: str) -> dict[str, Any]:
 
 
 def _domain_name(name: str) -> str:
-    return "expected_end" if name in ("expected_end_time", "expected_end_tick") else name
+    """A payload field's domain name: a time given either way is one field."""
+    for base in ("expected_end", "start", "end"):
+        if name in (f"{base}_time", f"{base}_tick"):
+            return base
+    return name
 
 
 def _iso(stamp: Timestamp, field: str) -> str:
@@ -231,13 +237,14 @@ def event_message(event: Event) -> pb.Event:
     if payload == "order_added":
         body.order_json = json.dumps(data["order"])
     else:
-        if payload in ("downtime_started", "downtime_updated") and "expected_end" in data:
-            data["expected_end_tick"] = data.pop("expected_end")
+        for name in ("expected_end", "start", "end"):  # ticks: the oneof's tick field
+            if name in data:
+                data[f"{name}_tick"] = data.pop(name)
         body.SetInParent()
         for name, value in data.items():
             if isinstance(value, list):
                 getattr(body, name).extend(value)
-            elif value != "" or name != "reason":
+            elif value != "" or name != "reason":  # an empty reason takes the default
                 setattr(body, name, value)
     return message
 
@@ -318,6 +325,7 @@ def receipt_message(receipt: Receipt) -> pb.Receipt:
         valid=r.valid,
         violations=list(r.violations),
         warnings=list(r.warnings),
+        degraded=r.degraded,
     )
 
 

@@ -198,3 +198,22 @@ def test_watchers_get_every_version_in_order_backlog_first(tmp_path):
         late = iter(late_call)
         assert [next(late).plan.version for _ in range(3)] == [3, 4, 5]
         late_call.cancel()
+
+
+def test_a_stop_announced_ahead_blocks_its_window_without_moving_now(tmp_path):
+    with running(config(tmp_path)) as server, stub(server) as client:
+        client.CreatePlan(pb.CreatePlanRequest(plan_id="p", scenario=document()))
+        ahead = pb.Event(event_id="pm", occur_tick=5, maintenance_planned=pb.MaintenancePlanned(
+            machine="WELD-1", maintenance_id="pm-1", start_tick=100, end_tick=160, reason="service"))  # fmt: skip
+        answer = client.ReportEvents(pb.ReportEventsRequest(plan_id="p", events=[ahead]))
+        assert answer.acks[0].receipt.valid and not answer.acks[0].receipt.degraded
+        on_weld = [(s, e) for m, s, e in rows(answer.plan).values() if m == "WELD-1"]
+        assert on_weld and all(e <= 100 or s >= 160 for s, e in on_weld)
+        state = client.GetLineState(pb.GetLineStateRequest(plan_id="p"))
+        assert state.now_tick == 5
+        late = pb.Event(event_id="pm2", occur_tick=50, maintenance_planned=pb.MaintenancePlanned(
+            machine="WELD-1", maintenance_id="pm-2", start_tick=40, end_tick=60))  # fmt: skip
+        with pytest.raises(grpc.RpcError) as refused:
+            client.ReportEvents(pb.ReportEventsRequest(plan_id="p", events=[late]))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violations(refused.value)[0][0] == "events[0].maintenance_planned.start_tick"

@@ -1208,6 +1208,7 @@ class Receipt(_message.Message):
     VALID_FIELD_NUMBER: _builtins.int
     VIOLATIONS_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    DEGRADED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     tier: Global___RepairTier.ValueType
     solver_status: _builtins.str
@@ -1228,6 +1229,11 @@ class Receipt(_message.Message):
     neighbourhood: _builtins.int
     """Operations CP-SAT was free to move."""
     valid: _builtins.bool
+    degraded: _builtins.str
+    """Set when the answer grew the plan by more than its event accounts for (twice the machine
+    time the event takes, on the makespan; that for each order still due, on the weighted
+    tardiness), naming by how much and which tier answered; empty otherwise.
+    """
     @_builtins.property
     def violations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1258,10 +1264,11 @@ class Receipt(_message.Message):
         valid: _builtins.bool = ...,
         violations: _abc.Iterable[_builtins.str] | None = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        degraded: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle_after", b"bottleneck_idle_after", "bottleneck_idle_before", b"bottleneck_idle_before", "budget_ms", b"budget_ms", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "makespan_after", b"makespan_after", "makespan_before", b"makespan_before", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations", "warnings", b"warnings", "weighted_tardiness_after", b"weighted_tardiness_after", "weighted_tardiness_before", b"weighted_tardiness_before"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bottleneck_idle_after", b"bottleneck_idle_after", "bottleneck_idle_before", b"bottleneck_idle_before", "budget_ms", b"budget_ms", "degraded", b"degraded", "event_id", b"event_id", "latency_ms", b"latency_ms", "machine_reassignments", b"machine_reassignments", "makespan_after", b"makespan_after", "makespan_before", b"makespan_before", "moved_operations", b"moved_operations", "neighbourhood", b"neighbourhood", "reason", b"reason", "solver_status", b"solver_status", "tier", b"tier", "total_abs_shift", b"total_abs_shift", "valid", b"valid", "violations", b"violations", "warnings", b"warnings", "weighted_tardiness_after", b"weighted_tardiness_after", "weighted_tardiness_before", b"weighted_tardiness_before"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1292,6 +1299,7 @@ class Event(_message.Message):
     RULE_JUDGED_FIELD_NUMBER: _builtins.int
     RULE_REVISED_FIELD_NUMBER: _builtins.int
     PLAN_IMPROVED_FIELD_NUMBER: _builtins.int
+    MAINTENANCE_PLANNED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     source: _builtins.str
     """Default "mes". (source, event_id) identifies the event."""
@@ -1323,6 +1331,8 @@ class Event(_message.Message):
     def rule_revised(self) -> Global___RuleRevised: ...
     @_builtins.property
     def plan_improved(self) -> Global___PlanImproved: ...
+    @_builtins.property
+    def maintenance_planned(self) -> Global___MaintenancePlanned: ...
     def __init__(
         self,
         *,
@@ -1343,14 +1353,15 @@ class Event(_message.Message):
         rule_judged: Global___RuleJudged | None = ...,
         rule_revised: Global___RuleRevised | None = ...,
         plan_improved: Global___PlanImproved | None = ...,
+        maintenance_planned: Global___MaintenancePlanned | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "maintenance_planned", b"maintenance_planned", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sequence", b"_sequence", "cycle_time_observed", b"cycle_time_observed", "downtime_ended", b"downtime_ended", "downtime_started", b"downtime_started", "downtime_updated", b"downtime_updated", "event_id", b"event_id", "maintenance_planned", b"maintenance_planned", "occur_tick", b"occur_tick", "occur_time", b"occur_time", "operation_completed", b"operation_completed", "operation_started", b"operation_started", "order_added", b"order_added", "order_cancelled", b"order_cancelled", "parameter_changed", b"parameter_changed", "payload", b"payload", "plan_improved", b"plan_improved", "rule_judged", b"rule_judged", "rule_revised", b"rule_revised", "sequence", b"sequence", "source", b"source", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__sequence: _TypeAlias = _typing.Literal["sequence"]  # noqa: Y015
     _WhichOneofArgType__sequence: _TypeAlias = _typing.Literal["_sequence", b"_sequence"]  # noqa: Y015
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled", "parameter_changed", "rule_judged", "rule_revised", "plan_improved"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["downtime_started", "downtime_updated", "downtime_ended", "cycle_time_observed", "operation_started", "operation_completed", "order_added", "order_cancelled", "parameter_changed", "rule_judged", "rule_revised", "plan_improved", "maintenance_planned"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     _WhichOneofReturnType_time: _TypeAlias = _typing.Literal["occur_time", "occur_tick"]  # noqa: Y015
     _WhichOneofArgType_time: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
@@ -1362,6 +1373,57 @@ class Event(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_time) -> _WhichOneofReturnType_time | None: ...
 
 Global___Event: _TypeAlias = Event  # noqa: Y015
+
+@_typing.final
+class MaintenancePlanned(_message.Message):
+    """A stop announced ahead: the machine cannot work in [start, end). Planned unavailability,
+    not a fact: now moves only to the event's time, nothing is frozen by it. The same
+    maintenance_id again moves the window; end equal to start withdraws it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MACHINE_FIELD_NUMBER: _builtins.int
+    MAINTENANCE_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    START_TICK_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    END_TICK_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    machine: _builtins.str
+    maintenance_id: _builtins.str
+    start_tick: _builtins.int
+    end_tick: _builtins.int
+    reason: _builtins.str
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        machine: _builtins.str = ...,
+        maintenance_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        start_tick: _builtins.int = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        end_tick: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "end_tick", b"end_tick", "end_time", b"end_time", "start", b"start", "start_tick", b"start_tick", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "end_tick", b"end_tick", "end_time", b"end_time", "machine", b"machine", "maintenance_id", b"maintenance_id", "reason", b"reason", "start", b"start", "start_tick", b"start_tick", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_end: _TypeAlias = _typing.Literal["end_time", "end_tick"]  # noqa: Y015
+    _WhichOneofArgType_end: _TypeAlias = _typing.Literal["end", b"end"]  # noqa: Y015
+    _WhichOneofReturnType_start: _TypeAlias = _typing.Literal["start_time", "start_tick"]  # noqa: Y015
+    _WhichOneofArgType_start: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_end) -> _WhichOneofReturnType_end | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_start) -> _WhichOneofReturnType_start | None: ...
+
+Global___MaintenancePlanned: _TypeAlias = MaintenancePlanned  # noqa: Y015
 
 @_typing.final
 class DowntimeStarted(_message.Message):
