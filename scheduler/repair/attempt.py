@@ -4,13 +4,14 @@ and a ``run(attempt)`` that may offer candidates (:class:`Tier`)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Protocol
 
-from scheduler.check import CheckReport, check
+from scheduler.check import CheckReport, check, kpis
 from scheduler.domain import RepairPolicy
 from scheduler.domain.tiers import TierName
 from scheduler.problem import ProblemData, Timetable
@@ -19,6 +20,7 @@ from scheduler.repair.receipt import Change, change
 from scheduler.repair.right_shift import Reference
 from scheduler.solver import SolveResult, Stability, StopToken
 
+_LOG = logging.getLogger(__name__)
 MIN_SOLVE_S = 0.02
 """Below this much time left, CP-SAT is not started: it could not even finish presolve."""
 
@@ -55,6 +57,9 @@ class Attempt:
     free: set[int] = field(default_factory=set)
     """Every operation CP-SAT was allowed to move, over all its models."""
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    unchecked: list[Candidate] = field(default_factory=list)
+    """Candidates scored on their KPIs alone, not yet checked."""
     reserve_s: float = 0.0
     """Kept back from every solver's time for what follows its answer (a left-shift and a
     check of the whole plan): half as long again as tier 0's right-shift and check took."""
@@ -98,20 +103,39 @@ class Attempt:
         """Starting earlier never hurts the objective: no move costs and no earliness term."""
         return not self.counts_moves and not self.problem.weights.earliness
 
-    def consider(self, tier: TierName, plan: Timetable) -> Candidate:
-        """Check and score ``plan``; it becomes the best when valid and better."""
-        found = self.candidate(tier, plan)
+    def consider(self, tier: TierName, plan: Timetable, trusted: bool = False) -> Candidate:
+        """Check and score ``plan``; it becomes the best when valid and better. ``trusted``: a
+        construction that keeps every rule by design (right-shift, the dispatcher) is scored
+        on its KPIs alone and checked only if it answers (:meth:`settle`)."""
+        found = self.candidate(tier, plan, trusted)
+        self.candidates.append(found)
+        if trusted:
+            self.unchecked.append(found)
         if self.best is None or better(found, self.best):
             self.best = found
         return found
 
-    def candidate(self, tier: TierName, plan: Timetable) -> Candidate:
-        report = check(self.problem, plan)
+    def candidate(self, tier: TierName, plan: Timetable, trusted: bool = False) -> Candidate:
+        problem = self.problem
+        report = CheckReport((), kpis(problem, plan, problem.weights)) if trusted else check(problem, plan)
         moves = change(self.problem, self.reference, plan)
         s = self.stability
         score = (s.efficiency_scale * report.kpis.objective + s.moved * moves.moved_operations
                  + s.shift * moves.total_abs_shift + s.reassigned * moves.machine_reassignments)  # fmt: skip
         return Candidate(tier, plan, report, moves, score)
+
+    def settle(self) -> None:
+        """The best candidate checked: one that breaks a rule gives way to the next best,
+        which is checked in turn (all break one only when the facts do)."""
+        while self.best is not None and any(c is self.best for c in self.unchecked):
+            best = self.best
+            self.unchecked = [c for c in self.unchecked if c is not best]
+            report = check(self.problem, best.plan)
+            checked = replace(best, report=report)
+            self.candidates = [checked if c is best else c for c in self.candidates]
+            if not report.valid:
+                _LOG.warning("a %s plan breaks a rule: %s", best.tier.value, report.violations[0].message)
+            self.best = min(self.candidates, key=lambda c: (not c.report.valid, c.score))
 
 
 def better(found: Candidate, best: Candidate) -> bool:

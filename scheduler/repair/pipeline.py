@@ -34,17 +34,16 @@ class RightShift:
         began = time.perf_counter()
         with gc_paused():
             shifted = right_shift(a.problem, a.reference, a.line)
-            found = None if shifted is None else a.consider(self.name, shifted)
-        if found is not None and not found.report.valid:  # a bug in right-shift must not reach the caller
-            shifted, a.best = None, None
+            if shifted is not None:
+                a.consider(self.name, shifted, trusted=True)
         a.shifted = shifted
         a.reserve_s = 1.5 * (time.perf_counter() - began)  # a left-shift and a check, with room
 
 
 class Dispatch:
     """Tier 0, always an answer: the pull dispatcher (``repair.pull``) under several
-    priorities, the previous plan's order first: its first :data:`pull.CORE` always, more
-    while the budget's first :data:`RACE_SHARE` lasts (all of them with ``deterministic``);
+    priorities, the previous plan's order first: its first :data:`pull.CORE` while the
+    budget lasts, more while its first :data:`RACE_SHARE` does (all with ``deterministic``);
     the best by the policy's objective stays. The best plan's makespan caps every later tier's."""
 
     name = TierName.DISPATCH
@@ -56,10 +55,10 @@ class Dispatch:
             planned = any(ref is not None for ref in a.reference)
             last = began
             for k, (_, plan) in enumerate(pull.race(a.line, pull.rules_for(a.problem, planned), a.reference)):
-                a.consider(self.name, plan)
+                a.consider(self.name, plan, trusted=True)
                 now = time.perf_counter()
                 took, last = now - last, now
-                if not a.policy.deterministic and k + 1 >= pull.CORE and now + took > until:
+                if not a.policy.deterministic and now + took > (until if k + 1 >= pull.CORE else a.deadline):
                     break
         if a.best is None:  # an invalid best stays: facts that break a rule are named by the checker
             raise RuntimeError("the pull dispatcher found no plan: a bug")
@@ -157,6 +156,8 @@ def repair(
         started = time.perf_counter()
         tier.run(a)
         a.timings[tier.name.value] = round((time.perf_counter() - started) * 1000, 2)
+        if tier.name is not TierName.RIGHT_SHIFT:  # later tiers compare with a checked best
+            a.settle()
     best = a.best
     assert best is not None, "the first tier always answers"
     receipt = make_receipt(event_id, best.tier, a.status, a.reason, 0.0, policy.budget_ms, before, best.report,

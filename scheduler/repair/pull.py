@@ -86,7 +86,8 @@ def shop(line: Line, rule: Rule) -> Timetable | None:
 
 
 CORE = 2
-"""A repair always plays the first this many priorities of :func:`rules_for`, whatever the time."""
+"""A repair plays the first this many priorities of :func:`rules_for` while its budget lasts
+(the first always), the rest only while CP-SAT keeps most of the budget."""
 
 
 def rules_for(problem: ProblemData, planned: bool) -> tuple[Rule, ...]:

@@ -65,12 +65,13 @@ class Play:
             self.todo += self.job_left[j]
             if self.conwip is not None and self.job_in[j] and not self.job_left[j]:  # all frozen, still running
                 events.append((self.job_end[j], _LEAVE, j))
+        fixed = self.line.fixed
         for i in range(p.num_ops):
-            if p.fixed(i) is None:
+            if not fixed[i]:
                 for b, _ in self.line.successors[i]:
                     self.waiting[b] += 1
         for i in range(p.num_ops):
-            if p.fixed(i) is None and self.waiting[i] == 0:
+            if not fixed[i] and self.waiting[i] == 0:
                 self._due(i)
         for m, windows in enumerate(self.line.blocked):
             events += [(b, _WAKE, m) for _, b in windows if b > p.now]
@@ -258,7 +259,8 @@ class Play:
         on its CONWIP unit has ended)."""
         p, blocked = self.p, self.line.blocked
         machine, start, end = list(self.machine), list(self.start), list(self.end)
-        job_end = [max((end[i] for i in ops if p.fixed(i) is not None), default=0) for ops in p.job_ops]
+        fixed = self.line.fixed
+        job_end = [max((end[i] for i in ops if fixed[i]), default=0) for ops in p.job_ops]
         free = [p.now] * len(p.machine_ids)
         for i in self.decided:
             job = p.op_job[i]

@@ -53,16 +53,17 @@ def right_shift(
     line = line or pull.line_of(problem)
     machine, duration, key, lower = _placement(problem, reference, keep_starts)
     after: list[list[tuple[int, int]]] = [[] for _ in range(problem.num_ops)]
-    """Per operation: (op, kind) it waits for: 0 its end and the lag, 1 its end, 2 its start less our duration."""
-    for a, b in problem.precedences:
-        after[b].append((a, 0))
+    """Per operation: (op, lag) it waits for: the op's end and the lag (-1 - lag < 0: the
+    op's start less this one's duration: a card it takes when the op starts)."""
+    for b, preds in enumerate(line.predecessors):
+        after[b] += preds
     for ops in _sequences(problem, machine, key):
         for a, b in itertools.pairwise(ops):
-            after[b].append((a, 1))
+            after[b].append((a, 0))
     for d_prev, u_next in _card_chains(problem, line, duration, key):
-        after[u_next].append((d_prev, 2))
+        after[u_next].append((d_prev, -1))
     for sink, source in _conwip_chains(problem, line, duration, key):
-        after[source].append((sink, 1))
+        after[source].append((sink, 0))
     return _earliest(problem, line, machine, duration, key, lower, after)
 
 
@@ -184,9 +185,10 @@ def _earliest(
     for b, bounds in enumerate(after):
         for a, _ in bounds:
             dependents[a].append(b)
-    queue = [(key[i], i) for i in range(n) if p.fixed(i) is None]
+    fixed = line.fixed
+    queue = [(key[i], i) for i in range(n) if not fixed[i]]
     heapq.heapify(queue)
-    queued = [p.fixed(i) is None for i in range(n)]
+    queued = [not f for f in fixed]
     budget = _ROUNDS * n + 100
     while queue:
         budget -= 1
@@ -195,15 +197,16 @@ def _earliest(
         _, i = heapq.heappop(queue)
         queued[i] = False
         floor = lower[i]
-        for a, kind in after[i]:
-            end = start[a] + duration[a]
-            floor = max(floor, end + p.lag(a, i) if kind == 0 else end if kind == 1 else start[a] - duration[i])
-        s = _clear(line.blocked[machine[i]], floor, duration[i])
+        for a, lag in after[i]:
+            bound = start[a] + duration[a] + lag if lag >= 0 else start[a] - duration[i]
+            floor = max(floor, bound)
+        blocked = line.blocked[machine[i]]
+        s = _clear(blocked, floor, duration[i]) if blocked else floor
         if s == start[i]:
             continue
         start[i] = s
         for b in dependents[i]:
-            if not queued[b] and p.fixed(b) is None:
+            if not queued[b] and not fixed[b]:
                 queued[b] = True
                 heapq.heappush(queue, (key[b], b))
     return Timetable(tuple(machine), tuple(start), tuple(start[i] + duration[i] for i in range(n)))

@@ -25,6 +25,8 @@ from scheduler.domain.events import (
 from scheduler.domain.files import load_scenario
 from scheduler.domain.timebase import use_timebase
 from scheduler.engine import LivePlan, RepairResult
+from scheduler.problem import compile_problem, schedule_from_timetable
+from tests.helpers import solve_checked
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small_line.yaml"
 REPRO = RepairPolicy(budget_ms=200, margin_ms=0, workers=1, deterministic=True)
@@ -32,7 +34,11 @@ REPRO = RepairPolicy(budget_ms=200, margin_ms=0, workers=1, deterministic=True)
 
 @cache
 def _base() -> Schedule:
-    return LivePlan.create(load_scenario(SMALL)).schedule()
+    """CP-SAT's optimum of the small line: the plan the cases below are written against."""
+    problem = compile_problem(load_scenario(SMALL))
+    result, _ = solve_checked(problem)
+    assert result.timetable is not None
+    return schedule_from_timetable(problem, result.timetable)
 
 
 def live(**policy: object) -> LivePlan:
