@@ -28,11 +28,10 @@ INSTANCES = ["ta21", "ta31", "ta41", "ta51", "ta61", "ta71", "ta11", "ta42", "ta
 """ta21-ta71 as in the suite, and ta11, ta31, ta42, ta52, ta62, ta72: not vendored."""
 
 
-def run(name: str, seconds: float, seed: int, share: float, pyjobshop: bool) -> dict[str, Any]:
+def run(name: str, seconds: float, seed: int, pyjobshop: bool) -> dict[str, Any]:
     scenario = load_instance(BUNDLE, name)
     problem = compile_problem(scenario)
-    initial.WINDOWS_SHARE = share
-    result = initial.initial_plan(problem, SolverConfig(time_limit_s=seconds, workers=2, seed=seed, probing=False))
+    result = initial.initial_plan(problem, SolverConfig(time_limit_s=seconds, workers=2, seed=seed))
     assert result.timetable is not None
     report = check(problem, result.timetable)
     plain, plain_valid = plain_jssp(problem, seconds, 2, seed, False)
@@ -50,7 +49,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--share", type=float, default=initial.WINDOWS_SHARE, help="the windows' share of the limit")
     parser.add_argument("--instance", action="append", help="default: " + " ".join(INSTANCES))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--pyjobshop", action="store_true", help="also PyJobShop (pip install pyjobshop==0.0.9)")
@@ -58,7 +56,7 @@ def main() -> None:
     rows = []
     for name in args.instance or INSTANCES:
         for seed in range(args.seeds):
-            rows.append(run(name, args.seconds, seed, args.share, args.pyjobshop))
+            rows.append(run(name, args.seconds, seed, args.pyjobshop))
             print(json.dumps(rows[-1]), flush=True)
     paired = [r for r in rows if r["plain_gap"] is not None]
     summary = {

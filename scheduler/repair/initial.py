@@ -1,11 +1,12 @@
 """The first plan of a scenario: the pull dispatcher's best construction, then CP-SAT over
-the whole problem for part of the limit, then the repair's windows as a large-neighbourhood
-search for the rest (wall-clock runs only); the best plan found answers, so it is never
-worse than the construction. A valid plan for any feasible scenario (5 000 operations in
-well under a second). CP-SAT is hinted with the construction (or a given baseline, when
-better) on capped lines, where on its own it finds poor plans, and from 1 000 operations,
-where on its own it finds none in time; a job shop below that it solves best unhinted
-(decisions/0014)."""
+the whole problem; on a capped line for half the limit, then the repair's windows as a
+large-neighbourhood search for the rest (wall-clock runs only); on a line without caps (a
+job shop) for the whole limit, where the windows were measured to cost more than they gain.
+The best plan found answers, so it is never worse than the construction: a valid plan for
+any feasible scenario (5 000 operations in well under a second). CP-SAT is hinted with the
+construction (or a given baseline, when better) on capped lines, where on its own it finds
+poor plans, and from 1 000 operations, where on its own it finds none in time; a smaller
+job shop it solves best unhinted (decisions/0014)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from scheduler.solver import SolverConfig, SolveResult, SolveStatus, solve
 
 HINT_FROM = 1000
 WINDOWS_SHARE = 0.5
-"""The share of a wall-clock limit the windows get after CP-SAT's whole-problem search."""
+"""The share of a wall-clock limit the windows get after CP-SAT's whole-problem search (capped lines)."""
 
 
 def initial_plan(problem: ProblemData, config: SolverConfig, hint: Timetable | None = None) -> SolveResult:
@@ -34,7 +35,7 @@ def initial_plan(problem: ProblemData, config: SolverConfig, hint: Timetable | N
         best, report = hint, given
     capped = bool(problem.buffers) or problem.conwip is not None
     whole = config
-    if not config.deterministic:
+    if capped and not config.deterministic:
         left = config.time_limit_s - (time.perf_counter() - began)
         whole = replace(config, time_limit_s=max(0.01, left * (1 - WINDOWS_SHARE)))
     result = solve(problem, whole, hint=best if capped or problem.num_ops >= HINT_FROM or hint is not None else None)
@@ -44,7 +45,7 @@ def initial_plan(problem: ProblemData, config: SolverConfig, hint: Timetable | N
             raise RuntimeError(f"CP-SAT's plan is not valid: {found.violations[0].message}")
         if found.kpis.objective <= report.kpis.objective:
             best, report = result.timetable, found
-    if not config.deterministic and result.status is not SolveStatus.OPTIMAL:
+    if capped and not config.deterministic and result.status is not SolveStatus.OPTIMAL:
         best, report = _windows(problem, best, report, config, began + config.time_limit_s)
     wall = time.perf_counter() - began
     if best == construction and result.timetable != construction:
