@@ -142,11 +142,14 @@ def _state(live: LivePlan, event: Event, settings: LeanSettings) -> dict[str, An
                            "before": {"objective": before.objective, "makespan": before.makespan}}  # fmt: skip
     pl = pull.line_of(problem)
     began = time.perf_counter()
-    row["right_shift"] = scored(problem, right_shift(problem, reference, pl), time.perf_counter() - began)
+    shifted = right_shift(problem, reference, pl)
+    took = time.perf_counter() - began
+    row["right_shift"] = scored(problem, shifted, took, moved=_moved(problem, reference, shifted))
     for rule in (pull.Rule.FIFO, pull.Rule.EDD):
         row[f"{rule.value}_pull"] = scored(problem, pull.shop(pl, rule))
     plays = [plan for _, plan in pull.race(pl, pull.rules_for(problem, True), reference)]
-    row["dispatcher"] = scored(problem, min(plays, key=lambda t: check(problem, t).kpis.objective))
+    won = min(plays, key=lambda t: check(problem, t).kpis.objective)
+    row["dispatcher"] = scored(problem, won, moved=_moved(problem, reference, won))
     fifo = pull.shop(pl, pull.Rule.FIFO)
     plans: list[Timetable] = [p for p in (fifo, right_shift(problem, reference, pl), *plays) if p is not None]
     following = live
@@ -173,6 +176,10 @@ def _state(live: LivePlan, event: Event, settings: LeanSettings) -> dict[str, An
     row["reference"] = scored(problem, min(valid, key=lambda t: check(problem, t).kpis.objective))
     row["following"] = following
     return row
+
+
+def _moved(problem: ProblemData, reference: Any, plan: Timetable | None) -> int | None:
+    return None if plan is None else change(problem, reference, plan).moved_operations
 
 
 def _early(live: LivePlan, event: Event) -> bool:
@@ -212,7 +219,8 @@ def summarise(result: dict[str, Any], budgets: tuple[int, ...]) -> list[dict[str
                                                 if r["right_shift"]["answered"])  # fmt: skip
             row["worse_than_dispatcher"] = sum(a["objective"] > r["dispatcher"]["objective"] for r, a in good)
             row["early_return_worse"] = sum(a["objective"] > r["before"]["objective"] for r, a in good if r["early"])
-            row["moved_median"] = _quantiles(sorted(a["moved"] for _, a in good))["50"]
+        if method in ("right_shift", "dispatcher") or method.startswith("ours@"):
+            row["moved_median"] = _quantiles(sorted(a["moved"] for _, a in good if a.get("moved") is not None))["50"]
         rows.append(row)
     return rows
 
