@@ -210,7 +210,8 @@ def summarise(result: dict[str, Any], budgets: tuple[int, ...]) -> list[dict[str
         spans = sorted(a["makespan"] / max(1, r["reference"]["makespan"]) for r, a in good)
         latency = sorted(a["ms"] for _, a in answers if a["answered"])
         row: dict[str, Any] = {"line": result["line"], "operations": result["operations"], "method": method,
-                               "events": len(answers), "invalid": len(answers) - len(good),
+                               "events": len(answers), "unanswered": sum(not a["answered"] for _, a in answers),
+                               "invalid": sum(a["answered"] and not a["valid"] for _, a in answers),
                                "objective_vs_reference": _quantiles(ratios), "makespan_vs_reference": _quantiles(spans),
                                "latency_ms": _quantiles(latency), "half_empty_max": max(
                                    (a["half_empty"] for _, a in good), default=0)}  # fmt: skip

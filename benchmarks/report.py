@@ -130,7 +130,7 @@ def _lean_tables(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
         lines += ["", "### Capped lines: a shift of events in sequence", "",
                   "| line | ops | method | events | objective vs ref p50 / p95 / max | makespan vs ref p50 / max "
                   "| latency p50 / p99 / max ms | worse than right-shift / dispatcher | early return worse "
-                  "| moved p50 | half-empty max | invalid |",
+                  "| moved p50 | half-empty max | no answer / invalid |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in rows["lean_repair"]:
             o, m, lat = r["objective_vs_reference"], r["makespan_vs_reference"], r["latency_ms"]
@@ -141,7 +141,7 @@ def _lean_tables(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
                          f"{_ratio(m['50'])} / {_ratio(m['max'])} | "
                          + " / ".join("-" if lat[k] is None else f"{lat[k]:.0f}" for k in ("50", "99", "max"))
                          + f" | {worse} | {r.get('early_return_worse', '-')} | {r.get('moved_median', '-')} | "
-                         f"{r['half_empty_max']} | {r['invalid']} |")  # fmt: skip
+                         f"{r['half_empty_max']} | {r.get('unanswered', 0)} / {r['invalid']} |")  # fmt: skip
     return lines
 
 

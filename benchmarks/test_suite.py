@@ -93,7 +93,7 @@ def test_lean_repair(benchmark: Any, suite: Suite, lean_line: str) -> None:
     benchmark.extra_info.update(kind="lean_repair", rows=rows, lean_records={lean_line: result["records"]})
     for row in rows:
         if row["method"].startswith("ours@"):
-            assert row["invalid"] == 0, row
+            assert row["invalid"] == 0 and row["unanswered"] == 0, row
             assert row["worse_than_right_shift"] == 0 and row["worse_than_dispatcher"] == 0, row
             assert row["early_return_worse"] == 0, row
 

@@ -58,6 +58,7 @@ from scheduler.problem import (
 from scheduler.problem.freeze import Situation, freeze
 from scheduler.problem.limits import check_magnitude
 from scheduler.repair import change, repair
+from scheduler.repair.gc_pause import keep_long_lived
 from scheduler.repair.initial import initial_plan
 from scheduler.repair.receipt import make_receipt
 from scheduler.solver import SolverConfig, StopToken
@@ -166,6 +167,7 @@ class LivePlan:
         answered = self.answered
         self.__dict__.update(trial.__dict__)
         self.answered = answered
+        keep_long_lived()
 
     def _apply(self, event: Event, began: float, budget_ms: int | None, stop: StopToken | None) -> RepairResult:
         accounts = degraded.accounted(self, event)
