@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
-from pydantic_core import PydanticCustomError
-
 from scheduler.check import CheckReport, Kpis, check
 from scheduler.domain import InputError, RepairPolicy, Scenario, Schedule
 from scheduler.domain.events import (
@@ -42,6 +40,7 @@ from scheduler.domain.rules import Expectation
 from scheduler.domain.state import RepairState
 from scheduler.domain.tiers import TierName
 from scheduler.engine import degraded, parameters, rules, takt
+from scheduler.engine.admit import admit
 from scheduler.engine.ledger import Ledger
 from scheduler.engine.orders import cancel, jobs_of, maintained, on_machines
 from scheduler.engine.result import Answers, RepairResult, within_range
@@ -269,7 +268,7 @@ class LivePlan:
         """Validate ``event``, record its facts, move now and derive the frozen state: (the
         problem at now, the current plan per op, the operations it disturbs, why nothing
         needs repair or "", warnings)."""
-        self._validate(event)
+        admit(event, self.plan, self.scenario, self._problem, self.policy.default_downtime)
         before = self.situation()[0]
         machine = event.machine if isinstance(event, OperationStarted | OperationCompleted) else None
         if isinstance(event, OperationStarted | OperationCompleted) and machine is None:
@@ -313,23 +312,6 @@ class LivePlan:
             tuple(s for _, s, _ in rows),
             tuple(e for _, _, e in rows),
         )
-
-    def _validate(self, event: Event) -> None:
-        horizon = max((end for _, _, end in self.plan.values()), default=0)
-        if event.time > 2 * horizon + self.policy.default_downtime:
-            raise InputError.single(
-                "event.time", f"time {event.time} is far in the future (the plan ends at {horizon})"
-            )
-        try:
-            self.scenario.check_event(event)
-        except PydanticCustomError as error:
-            raise InputError.from_custom(error, "event") from None
-        if isinstance(event, OperationStarted | OperationCompleted) and event.operation not in self.plan:
-            raise InputError.single("event.operation", f"{event.operation!r} is no longer planned (order cancelled)")
-        if isinstance(event, OperationStarted | OperationCompleted) and event.machine is not None:
-            p = self._problem
-            if p.duration(p.op_index[event.operation], p.machine_index[event.machine]) is None:
-                raise InputError.single("event.machine", f"{event.machine!r} is not eligible for {event.operation!r}")
 
     # ------------------------------------------------------------------ what an event disturbs
 
