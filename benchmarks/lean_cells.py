@@ -145,13 +145,14 @@ def _state(live: LivePlan, event: Event, settings: LeanSettings) -> dict[str, An
     shifted = right_shift(problem, reference, pl)
     took = time.perf_counter() - began
     row["right_shift"] = scored(problem, shifted, took, moved=_moved(problem, reference, shifted))
-    for rule in (pull.Rule.FIFO, pull.Rule.EDD):
-        row[f"{rule.value}_pull"] = scored(problem, pull.shop(pl, rule))
+    shops = {rule: pull.shop(pl, rule) for rule in (pull.Rule.FIFO, pull.Rule.EDD)}
+    for rule, plan in shops.items():
+        row[f"{rule.value}_pull"] = scored(problem, plan)
     plays = [plan for _, plan in pull.race(pl, pull.rules_for(problem, True), reference)]
     won = min(plays, key=lambda t: check(problem, t).kpis.objective)
     row["dispatcher"] = scored(problem, won, moved=_moved(problem, reference, won))
-    fifo = pull.shop(pl, pull.Rule.FIFO)
-    plans: list[Timetable] = [p for p in (fifo, right_shift(problem, reference, pl), *plays) if p is not None]
+    fifo = shops[pull.Rule.FIFO]
+    plans: list[Timetable] = [p for p in (fifo, shifted, *plays) if p is not None]
     following = live
     for k, budget in enumerate(settings.budgets):
         began = time.perf_counter()
@@ -160,9 +161,9 @@ def _state(live: LivePlan, event: Event, settings: LeanSettings) -> dict[str, An
         fork = live.fork()
         fork.policy = fork.policy.model_copy(update={"budget_ms": budget})
         result = fork.apply(event)
-        moves = change(problem, reference, result.timetable)
-        row[f"ours@{budget}"] = scored(problem, result.timetable, result.receipt.latency_ms / 1000,
-                                       tier=result.receipt.tier.value, moved=moves.moved_operations,
+        ours = result.timetable
+        row[f"ours@{budget}"] = scored(problem, ours, result.receipt.latency_ms / 1000,
+                                       tier=result.receipt.tier.value, moved=_moved(problem, reference, ours),
                                        warnings=list(result.receipt.warnings))  # fmt: skip
         plans += [p for p in (plain.timetable, result.timetable) if p is not None]
         if k == 0:
